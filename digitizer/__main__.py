@@ -1,0 +1,3 @@
+from digitizer.cli import main
+
+main()

@@ -1,0 +1,372 @@
+"""The catalog: the one module that touches SQLite (through sqlite-utils).
+
+It is the fast index and the history; the sidecar markers are the truth, and
+`rebuild_from` recreates everything but the event history from them. WAL plus a busy
+timeout let several `watch` processes and drives share one file; multi-statement operations
+run in BEGIN IMMEDIATE transactions so two workers never claim the same step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+STEP_KINDS = ("rip", "transcode", "insert")
+PREVIOUS = {"transcode": "rip", "insert": "transcode"}
+# pending -> running -> done | failed; failed -> pending (retry) | dismissed;
+# insert waits in review while the disc's name is only a guess.
+STEP_STATES = ("pending", "running", "done", "failed", "review", "dismissed")
+STALE_SECONDS = 120  # a claim on another host without a heartbeat for this long is dead
+
+
+def now() -> float:
+    return round(time.time(), 3)
+
+
+def _m1_tables(db: sqlite_utils.Database) -> None:
+    db["drives"].create({"device": str, "model": str, "status": str, "disc_type": str,
+                         "fingerprint": str, "updated": float}, pk="device")
+    # disc_type: dvd | bluray | cd. identity_* is what insert names the disc after.
+    db["discs"].create({"fingerprint": str, "disc_type": str, "label": str, "ids": str,
+                        "source": str, "folder": str, "identity_kind": str,
+                        "identity_name": str, "identity_season": int,
+                        "identity_source": str, "first_seen": float, "last_seen": float},
+                       pk="fingerprint")
+    # One row per DVD/BD title or CD track.
+    db["titles"].create({"fingerprint": str, "title": int, "role": str, "duration": float,
+                         "chapters": int, "size": int, "selected": int, "episode": int,
+                         "extra_type": str, "info": str},
+                        pk=("fingerprint", "title"), foreign_keys=[("fingerprint", "discs")])
+    db["steps"].create({"id": int, "fingerprint": str, "title": int, "kind": str,
+                        "state": str, "input": str, "output": str, "attempts": int,
+                        "error": str, "worker_pid": int, "worker_host": str,
+                        "claimed_at": float, "heartbeat": float, "progress": float,
+                        "created": float, "updated": float}, pk="id",
+                       not_null={"fingerprint", "title", "kind", "state"},
+                       defaults={"attempts": 0, "state": "pending"})
+    db["steps"].create_index(["fingerprint", "title", "kind"], unique=True)
+    db["steps"].create_index(["kind", "state"])
+    db["events"].create({"id": int, "time": float, "event": str, "fingerprint": str,
+                         "title": int, "data": str}, pk="id")
+    db["events"].create_index(["fingerprint"])
+
+
+MIGRATIONS = [("0001_tables", _m1_tables)]
+
+
+class Catalog:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
+                               check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA busy_timeout = 30000")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        if self.db.journal_mode != "wal":
+            self.db.enable_wal()
+        self.migrate()
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @contextmanager
+    def _tx(self):
+        # IMMEDIATE takes the write lock up front, so the busy timeout applies here rather
+        # than failing later with "database is locked" on the lock upgrade.
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- migrations -------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        applied = []
+        with self._tx():
+            if "migrations" not in self.db.table_names():
+                self.db["migrations"].create({"name": str, "applied": float}, pk="name")
+            done = {r["name"] for r in self.db["migrations"].rows}
+            for name, fn in MIGRATIONS:
+                if name not in done:
+                    fn(self.db)
+                    self.db["migrations"].insert({"name": name, "applied": now()})
+                    applied.append(name)
+        return applied
+
+    def migrations(self) -> list[str]:
+        return [r["name"] for r in self.db["migrations"].rows_where(order_by="name")]
+
+    # -- events -----------------------------------------------------------------------
+    def add_event(self, event: str, fingerprint: str | None = None, title: int | None = None,
+                  **data) -> dict:
+        row = {"time": now(), "event": event, "fingerprint": fingerprint, "title": title,
+               "data": json.dumps(data, sort_keys=True)}
+        self.db["events"].insert(row)
+        return row
+
+    def events(self, fingerprint: str | None = None, limit: int = 100) -> list[dict]:
+        where, args = ("fingerprint = ?", [fingerprint]) if fingerprint else (None, [])
+        rows = self.db["events"].rows_where(where, args, order_by="id desc", limit=limit)
+        return [dict(r, data=json.loads(r["data"] or "{}")) for r in rows]
+
+    # -- drives -----------------------------------------------------------------------
+    def update_drive(self, device: str, **fields) -> None:
+        self.db["drives"].upsert(dict(fields, device=device, updated=now()), pk="device",
+                                 alter=False)
+
+    def drives(self) -> list[dict]:
+        return list(self.db["drives"].rows_where(order_by="device"))
+
+    # -- discs ------------------------------------------------------------------------
+    def record_disc(self, fingerprint: str, *, disc_type: str, label: str | None,
+                    ids: dict, source: str, folder: str | None = None) -> bool:
+        """Insert or refresh a disc; returns True if it was already known."""
+        with self._tx():
+            known = self.disc(fingerprint) is not None
+            row = {"fingerprint": fingerprint, "disc_type": disc_type, "label": label,
+                   "ids": json.dumps(ids, sort_keys=True), "source": source,
+                   "last_seen": now()}
+            if folder:
+                row["folder"] = folder
+            if not known:
+                row["first_seen"] = row["last_seen"]
+            self.db["discs"].upsert(row, pk="fingerprint")
+        return known
+
+    def disc(self, fingerprint: str) -> dict | None:
+        try:
+            row = self.db["discs"].get(fingerprint)
+        except sqlite_utils.db.NotFoundError:
+            return None
+        return dict(row, ids=json.loads(row["ids"] or "{}"))
+
+    def find_discs(self, prefix: str) -> list[dict]:
+        """Discs whose fingerprint starts with prefix (users type short prefixes)."""
+        rows = self.db["discs"].rows_where("fingerprint LIKE ?", [prefix + "%"])
+        return [dict(r, ids=json.loads(r["ids"] or "{}")) for r in rows]
+
+    def discs(self) -> list[dict]:
+        return [dict(r, ids=json.loads(r["ids"] or "{}"))
+                for r in self.db["discs"].rows_where(order_by="first_seen")]
+
+    def fingerprints(self) -> list[str]:
+        return [r["fingerprint"] for r in self.db.query("SELECT fingerprint FROM discs")]
+
+    def set_folder(self, fingerprint: str, folder: str) -> None:
+        self.db["discs"].update(fingerprint, {"folder": folder})
+
+    def set_identity(self, fingerprint: str, *, kind: str | None, name: str | None,
+                     season: int | None = None, source: str | None = None) -> None:
+        self.db["discs"].update(fingerprint, {"identity_kind": kind, "identity_name": name,
+                                              "identity_season": season,
+                                              "identity_source": source})
+
+    # -- titles -----------------------------------------------------------------------
+    def record_titles(self, fingerprint: str, titles: list[dict]) -> None:
+        """Store scanned titles; the full scan result of each title is kept in `info`."""
+        rows = []
+        for t in titles:
+            rows.append({"fingerprint": fingerprint, "title": t["title"],
+                         "role": t.get("role"), "duration": t.get("duration"),
+                         "chapters": len(t.get("chapters") or []), "size": t.get("size"),
+                         "info": json.dumps(t, sort_keys=True)})
+        with self._tx():
+            self.db["titles"].upsert_all(rows, pk=("fingerprint", "title"))
+
+    def set_title(self, fingerprint: str, title: int, **fields) -> None:
+        self.db["titles"].upsert(dict(fields, fingerprint=fingerprint, title=title),
+                                 pk=("fingerprint", "title"))
+
+    def titles(self, fingerprint: str) -> list[dict]:
+        rows = self.db["titles"].rows_where("fingerprint = ?", [fingerprint], order_by="title")
+        return [dict(r, info=json.loads(r["info"] or "{}")) for r in rows]
+
+    # -- steps ------------------------------------------------------------------------
+    def ensure_steps(self, fingerprint: str, title: int, kinds=STEP_KINDS) -> None:
+        with self._tx():
+            for kind in kinds:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO steps (fingerprint, title, kind, state, attempts,"
+                    " created, updated) VALUES (?, ?, ?, 'pending', 0, ?, ?)",
+                    [fingerprint, title, kind, now(), now()])
+
+    def steps(self, fingerprint: str | None = None, *, state: str | None = None,
+              kind: str | None = None) -> list[dict]:
+        clauses, args = [], []
+        for col, val in (("fingerprint", fingerprint), ("state", state), ("kind", kind)):
+            if val is not None:
+                clauses.append(f"{col} = ?")
+                args.append(val)
+        where = " AND ".join(clauses) or None
+        return list(self.db["steps"].rows_where(where, args, order_by="fingerprint, title, id"))
+
+    def step(self, fingerprint: str, title: int, kind: str) -> dict | None:
+        rows = self.steps(fingerprint, kind=kind)
+        return next((r for r in rows if r["title"] == title), None)
+
+    def set_step(self, fingerprint: str, title: int, kind: str, **fields) -> None:
+        """Set fields of a step, creating it if needed (rip/transcode/insert run by hand)."""
+        self.ensure_steps(fingerprint, title, (kind,))
+        fields["updated"] = now()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self.db.execute(f"UPDATE steps SET {sets} WHERE fingerprint = ? AND title = ? AND kind = ?",
+                        [*fields.values(), fingerprint, title, kind])
+
+    def claim(self, kind: str, *, fingerprint: str | None = None, title: int | None = None,
+              pid: int | None = None, host: str | None = None) -> dict | None:
+        """Atomically take one runnable pending step of `kind` (its previous step done)."""
+        pid = pid or os.getpid()
+        host = host or socket.gethostname()
+        sql = "SELECT s.* FROM steps s WHERE s.kind = ? AND s.state = 'pending'"
+        args: list = [kind]
+        if kind in PREVIOUS:
+            sql += (" AND EXISTS (SELECT 1 FROM steps p WHERE p.fingerprint = s.fingerprint"
+                    " AND p.title = s.title AND p.kind = ? AND p.state = 'done')")
+            args.append(PREVIOUS[kind])
+        if fingerprint:
+            sql += " AND s.fingerprint = ?"
+            args.append(fingerprint)
+        if title is not None:
+            sql += " AND s.title = ?"
+            args.append(title)
+        sql += " ORDER BY s.fingerprint, s.title LIMIT 1"
+        with self._tx():
+            row = next(self.db.query(sql, args), None)
+            if row is None:
+                return None
+            t = now()
+            self.db.execute(
+                "UPDATE steps SET state = 'running', worker_pid = ?, worker_host = ?,"
+                " claimed_at = ?, heartbeat = ?, attempts = attempts + 1, error = NULL,"
+                " progress = 0, updated = ? WHERE id = ? AND state = 'pending'",
+                [pid, host, t, t, t, row["id"]])
+        return self.db["steps"].get(row["id"])
+
+    def heartbeat(self, step_id: int, progress: float | None = None) -> None:
+        fields = {"heartbeat": now()}
+        if progress is not None:
+            fields["progress"] = round(progress, 4)
+        self.db["steps"].update(step_id, fields)
+
+    def finish(self, step_id: int, output: str | None = None) -> None:
+        self.db["steps"].update(step_id, {"state": "done", "output": output, "progress": 1.0,
+                                          "error": None, "worker_pid": None, "updated": now()})
+
+    def fail(self, step_id: int, error: str) -> None:
+        self.db["steps"].update(step_id, {"state": "failed", "error": error,
+                                          "worker_pid": None, "updated": now()})
+
+    def release(self, step_id: int, state: str = "pending") -> None:
+        self.db["steps"].update(step_id, {"state": state, "worker_pid": None,
+                                          "updated": now()})
+
+    def release_stale(self, *, host: str | None = None, stale_after: float = STALE_SECONDS,
+                      alive=None) -> list[dict]:
+        """Give back running steps whose worker is gone.
+
+        On this host a worker is dead when its pid no longer exists (or has been reused by a
+        process started after the claim); on other hosts, when its heartbeat is too old.
+        """
+        host = host or socket.gethostname()
+        alive = alive or _pid_alive
+        released = []
+        with self._tx():
+            for row in self.db["steps"].rows_where("state = 'running'"):
+                if row["worker_host"] == host:
+                    dead = not alive(row["worker_pid"], row["claimed_at"])
+                else:
+                    dead = (now() - (row["heartbeat"] or 0)) > stale_after
+                if dead:
+                    self.db.execute("UPDATE steps SET state = 'pending', worker_pid = NULL,"
+                                    " error = ?, updated = ? WHERE id = ?",
+                                    [f"worker {row['worker_host']}:{row['worker_pid']} died",
+                                     now(), row["id"]])
+                    released.append(row)
+        return released
+
+    def retry_failed(self, fingerprint: str | None = None) -> int:
+        where, args = "state = 'failed'", []
+        if fingerprint:
+            where, args = where + " AND fingerprint = ?", [fingerprint]
+        cur = self.db.execute(f"UPDATE steps SET state = 'pending', updated = ? WHERE {where}",
+                              [now(), *args])
+        return cur.rowcount
+
+    def dismiss_failed(self, fingerprint: str | None = None) -> int:
+        where, args = "state = 'failed'", []
+        if fingerprint:
+            where, args = where + " AND fingerprint = ?", [fingerprint]
+        cur = self.db.execute(f"UPDATE steps SET state = 'dismissed', updated = ? WHERE {where}",
+                              [now(), *args])
+        return cur.rowcount
+
+    def reset_title(self, fingerprint: str, title: int) -> None:
+        self.db.execute("UPDATE steps SET state = 'pending', output = NULL, error = NULL,"
+                        " attempts = 0, worker_pid = NULL, progress = 0, updated = ?"
+                        " WHERE fingerprint = ? AND title = ?", [now(), fingerprint, title])
+
+    def progress(self, fingerprint: str) -> dict:
+        """{title: {kind: state}} for a disc: how far each title has got."""
+        out: dict = {}
+        for r in self.steps(fingerprint):
+            out.setdefault(r["title"], {})[r["kind"]] = r["state"]
+        return out
+
+    def summary(self) -> dict:
+        counts = {f"{r['kind']}_{r['state']}": r["n"] for r in self.db.query(
+            "SELECT kind, state, COUNT(*) AS n FROM steps GROUP BY kind, state")}
+        return {"discs": self.db["discs"].count, "titles": self.db["titles"].count,
+                "steps": counts}
+
+    # -- rebuild ----------------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget discs, titles and steps (before a rebuild); the history stays."""
+        with self._tx():
+            for table in ("steps", "titles", "discs", "drives"):
+                self.db.execute(f"DELETE FROM {table}")
+
+    def dump(self) -> dict:
+        """Everything the markers can restore, in a stable order (for comparisons)."""
+        skip = {"first_seen", "last_seen", "created", "updated", "id", "claimed_at",
+                "heartbeat", "attempts", "worker_pid", "worker_host", "error", "progress"}
+        out = {}
+        for table, order in (("discs", "fingerprint"), ("titles", "fingerprint, title"),
+                             ("steps", "fingerprint, title, kind")):
+            out[table] = [{k: v for k, v in r.items() if k not in skip}
+                          for r in self.db[table].rows_where(order_by=order)]
+        return out
+
+
+def _pid_alive(pid: int | None, since: float | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A reused pid belongs to a process that started after the claim was made.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            start_ticks = int(fh.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        started = time.time() - uptime + start_ticks / os.sysconf("SC_CLK_TCK")
+        return since is None or started <= since + 1.0
+    except (OSError, ValueError, IndexError):
+        return True
+
+
+def open_catalog(cfg) -> Catalog:
+    return Catalog(cfg.path_of("catalog"))

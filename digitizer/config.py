@@ -1,0 +1,169 @@
+"""Configuration: defaults < config.toml < DIGITIZER_<KEY> environment variables.
+
+Paths follow XDG: config in $XDG_CONFIG_HOME/digitizer, catalog and folders in
+$XDG_DATA_HOME/digitizer. DIGITIZER_HOME puts all of them under one folder (tests, demos,
+a second independent setup).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digitizer.errors import UsageError
+
+# key -> (default, help). Path defaults are filled in by _defaults() because they depend on
+# the environment. Keep this the one list of keys: `config init`, the README and the man page
+# are generated from it.
+KEYS: dict[str, str] = {
+    "staging": "folder for lossless rips (one sub-folder per disc)",
+    "transcoded": "folder for transcoded files waiting to be inserted",
+    "library": "library root (Movies/ and TV Shows/ are made inside it)",
+    "catalog": "SQLite catalog path",
+    "ffmpeg": "ffmpeg binary (empty: imageio-ffmpeg's bundled ffmpeg 9)",
+    "lsdvd": "lsdvd binary",
+    "eject": "eject binary",
+    "min_title_seconds": "titles shorter than this are 'short' and not ripped by default",
+    "eject_after_rip": "eject the drive when the last selected title has been read",
+    "preset": "default transcode preset",
+    "insert_mode": "move | hardlink | copy",
+    "transcode_workers": "transcode steps run at once under `watch`",
+    "poll_seconds": "drive polling interval of `watch`",
+    "hook": "command run with each event as JSON on stdin (empty: none)",
+    "webhook": "URL each event is POSTed to (empty: none)",
+    "plex_url": "Plex server URL for library refresh (empty: none)",
+    "plex_token": "X-Plex-Token",
+    "plex_section": "Plex library section id",
+    "jellyfin_url": "Jellyfin server URL for library refresh (empty: none)",
+    "jellyfin_token": "Jellyfin API key",
+}
+
+# Why 10 s: it is HandBrake's scan default. Studio logos, FBI/Interpol warnings, menu
+# transitions and one-cell stubs are under 10 s, while real extras (trailers, deleted scenes)
+# can be as short as 15-20 s, so MakeMKV's 120 s default would drop them.
+MIN_TITLE_SECONDS_DEFAULT = 10
+
+
+def _home_dirs() -> tuple[Path, Path]:
+    home = os.environ.get("DIGITIZER_HOME")
+    if home:
+        base = Path(home).expanduser()
+        return base / "config", base / "data"
+    cfg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "digitizer"
+    data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "digitizer"
+    return cfg, data
+
+
+def config_path() -> Path:
+    return _home_dirs()[0] / "config.toml"
+
+
+def _defaults() -> dict:
+    _, data = _home_dirs()
+    return {
+        "staging": str(data / "staging"),
+        "transcoded": str(data / "transcoded"),
+        "library": str(data / "library"),
+        "catalog": str(data / "catalog.db"),
+        "ffmpeg": "",
+        "lsdvd": "lsdvd",
+        "eject": "eject",
+        "min_title_seconds": MIN_TITLE_SECONDS_DEFAULT,
+        "eject_after_rip": True,
+        "preset": "h264",
+        "insert_mode": "move",
+        "transcode_workers": 1,
+        "poll_seconds": 2.0,
+        "hook": "",
+        "webhook": "",
+        "plex_url": "",
+        "plex_token": "",
+        "plex_section": "",
+        "jellyfin_url": "",
+        "jellyfin_token": "",
+    }
+
+
+def _coerce(key: str, value, default):
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise UsageError(f"config {key}: expected true/false, got {value!r}")
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        try:
+            return type(default)(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"config {key}: expected a number, got {value!r}") from None
+    return str(value)
+
+
+@dataclass
+class Config:
+    values: dict
+    path: Path
+    presets: dict = field(default_factory=dict)  # user presets: [presets.NAME] tables
+    sources: dict = field(default_factory=dict)  # per-source identity: [sources."LABEL"] tables
+
+    def __getattr__(self, key):
+        try:
+            return self.values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def path_of(self, key: str) -> Path:
+        return Path(self.values[key]).expanduser()
+
+
+def load(path: Path | None = None) -> Config:
+    path = path or config_path()
+    defaults = _defaults()
+    values = dict(defaults)
+    presets: dict = {}
+    sources: dict = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: not valid TOML: {exc}") from None
+        presets = data.pop("presets", {}) or {}
+        sources = data.pop("sources", {}) or {}
+        for key, value in data.items():
+            if key not in defaults:
+                raise UsageError(f"{path}: unknown key {key!r} (see `digitizer config show`)")
+            values[key] = _coerce(key, value, defaults[key])
+    for key, default in defaults.items():
+        env = os.environ.get("DIGITIZER_" + key.upper())
+        if env is not None:
+            values[key] = _coerce(key, env, default)
+    return Config(values=values, path=path, presets=presets, sources=sources)
+
+
+def default_toml() -> str:
+    """The commented default config written by `digitizer config init`."""
+    import tomli_w
+
+    lines = ["# digitizer configuration. Every key may also be set as DIGITIZER_<KEY>.", ""]
+    for key, value in _defaults().items():
+        lines.append(f"# {KEYS[key]}")
+        lines.append(tomli_w.dumps({key: value}).strip())
+        lines.append("")
+    lines += [
+        "# Your own transcode presets, e.g.:",
+        "# [presets.small]",
+        '# video = ["-c:v", "libx264", "-preset", "slow", "-crf", "23"]',
+        '# audio = "keep"        # keep | aac-stereo (keep originals and add AAC stereo) | aac',
+        "# subtitles = true",
+        "",
+        "# Names for discs by volume label (skips the review gate), e.g.:",
+        '# [sources."BIG_BUCK_BUNNY"]',
+        '# movie = "Big Buck Bunny (2008)"',
+        "",
+    ]
+    return "\n".join(lines)

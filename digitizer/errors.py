@@ -1,0 +1,77 @@
+"""The one error hierarchy of digitizer, and the one place that maps it to exit codes.
+
+Every user-facing failure is a DigitizerError; the CLI prints ``digitizer: <message>`` on
+one line and exits with ``exit_code``. Anything else that escapes is a bug.
+"""
+
+from __future__ import annotations
+
+# Exit codes (documented in README and man page; keep the three in step).
+OK = 0
+ERROR = 1  # generic failure: verification failed, conflict, disk full, bad input
+USAGE = 2  # bad command line or malformed JSON on stdin
+TOOL = 3  # an external program is missing or failed
+SOURCE = 4  # no disc in the drive, or the source is unreadable / not a disc
+INTERRUPTED = 130  # SIGINT / SIGTERM: work stopped, state left consistent
+
+EXIT_CODES = {
+    OK: "success (also: nothing to do)",
+    ERROR: "error: verification failed, conflict in the library, not enough space, ...",
+    USAGE: "usage error: bad option or argument, malformed JSON input",
+    TOOL: "an external tool is missing or failed (ffmpeg, lsdvd, ...)",
+    SOURCE: "no disc, or the source is unreadable or not a disc",
+    INTERRUPTED: "interrupted by SIGINT/SIGTERM; re-run or `digitizer resume` continues",
+}
+
+
+class DigitizerError(Exception):
+    exit_code = ERROR
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(DigitizerError):
+    exit_code = USAGE
+
+
+class InputError(UsageError):
+    """Malformed JSON (or other structured input) handed to a command."""
+
+
+class ToolMissing(DigitizerError):
+    exit_code = TOOL
+
+
+class ToolFailed(DigitizerError):
+    exit_code = TOOL
+
+
+class SourceError(DigitizerError):
+    """The source is not a disc, cannot be read, or the drive holds no disc."""
+
+    exit_code = SOURCE
+
+
+class NoDisc(SourceError):
+    pass
+
+
+class VerificationFailed(DigitizerError):
+    pass
+
+
+class NoSpace(DigitizerError):
+    pass
+
+
+class Conflict(DigitizerError):
+    pass
+
+
+class Interrupted(DigitizerError):
+    exit_code = INTERRUPTED

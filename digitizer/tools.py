@@ -1,0 +1,236 @@
+"""The one owner of external programs.
+
+Every tool runs from an argument list (never a shell), with stdin closed, in its own process
+group so that a stop kills its whole tree, and with PR_SET_PDEATHSIG so that even a kill -9
+of digitizer itself leaves no orphaned ffmpeg behind. Output is streamed and split on both
+``\\r`` and ``\\n`` because ffmpeg and HandBrake redraw progress with ``\\r``.
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import functools
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from digitizer.errors import ToolFailed, ToolMissing
+
+# What to install when a tool is missing (Debian package names).
+INSTALL_HINT = {
+    "lsdvd": "apt install lsdvd",
+    "eject": "apt install eject",
+    "dvdauthor": "apt install dvdauthor",
+    "spumux": "apt install dvdauthor",
+    "genisoimage": "apt install genisoimage",
+    "HandBrakeCLI": "apt install handbrake-cli",
+    "dvdbackup": "apt install dvdbackup",
+    "ffmpeg": "pip install imageio-ffmpeg (ffmpeg >= 7 with the dvdvideo demuxer)",
+}
+
+_SPLIT = re.compile(rb"[\r\n]")
+_PR_SET_PDEATHSIG = 1
+
+
+def _child_setup() -> None:
+    # Runs in the child between fork and exec: die with the parent, even on SIGKILL.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def resolve(program: str) -> str:
+    """Absolute path of a program (a name looked up on PATH, or a path), or ToolMissing."""
+    name = os.path.basename(program)
+    if os.sep in program:
+        if os.access(program, os.X_OK) and os.path.isfile(program):
+            return program
+        found = None
+    else:
+        found = shutil.which(program)
+    if not found:
+        hint = INSTALL_HINT.get(name, f"install {name}")
+        raise ToolMissing(f"{name} not found: {hint}")
+    return found
+
+
+def ffmpeg_binary(configured: str = "") -> str:
+    """The ffmpeg to use: the configured one, else imageio-ffmpeg's bundled ffmpeg 9."""
+    if configured:
+        return resolve(configured)
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise ToolMissing("ffmpeg not found: " + INSTALL_HINT["ffmpeg"]) from None
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as exc:
+        raise ToolMissing(f"ffmpeg not found: {exc}") from None
+
+
+def ffmpeg_path(path: str | Path) -> str:
+    """A file path as an ffmpeg URL: ``file:`` stops ``Title: Part 2.mkv`` being a protocol."""
+    return "file:" + os.path.abspath(path)
+
+
+@dataclass
+class Completed:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _last_line(text: str) -> str:
+    for line in reversed(_SPLIT.split(text.encode(errors="replace"))):
+        line = line.decode(errors="replace").strip()
+        if line:
+            return line
+    return ""
+
+
+def _failure(argv: list[str], code: int, stderr_tail: str) -> ToolFailed:
+    name = os.path.basename(argv[0])
+    if code < 0:
+        try:
+            why = f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            why = f"killed by signal {-code}"
+    else:
+        why = f"exited with {code}"
+    detail = f": {stderr_tail}" if stderr_tail else ""
+    return ToolFailed(f"{name} {why}{detail}")
+
+
+def run(argv: list[str], *, check: bool = True, timeout: float | None = None,
+        env: dict | None = None) -> Completed:
+    """Run to completion, capturing output (for short probes: lsdvd, ffmpeg -version)."""
+    argv = [resolve(argv[0])] + [str(a) for a in argv[1:]]
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timeout, env=env, process_group=0,
+                              preexec_fn=_child_setup)
+    except subprocess.TimeoutExpired:
+        raise ToolFailed(f"{os.path.basename(argv[0])} timed out after {timeout} s") from None
+    except OSError as exc:
+        raise ToolMissing(f"{os.path.basename(argv[0])} cannot be started: {exc.strerror}") from None
+    out = proc.stdout.decode("utf-8", errors="replace")
+    err = proc.stderr.decode("utf-8", errors="replace")
+    if check and proc.returncode != 0:
+        raise _failure(argv, proc.returncode, _last_line(err) or _last_line(out))
+    return Completed(argv, proc.returncode, out, err)
+
+
+class Process:
+    """A running tool whose output is read line by line.
+
+    Use as a context manager; leaving the block early (an exception, Ctrl-C, SIGTERM turned
+    into an exception, or the caller no longer reading) kills the whole process group.
+    """
+
+    def __init__(self, argv: list[str], *, env: dict | None = None, cwd: str | None = None):
+        self.argv = [resolve(argv[0])] + [str(a) for a in argv[1:]]
+        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
+        try:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         env=env, cwd=cwd, process_group=0,
+                                         preexec_fn=_child_setup)
+        except OSError as exc:
+            raise ToolMissing(f"{os.path.basename(self.argv[0])} cannot be started: "
+                              f"{exc.strerror}") from None
+        self.pid = self.proc.pid
+
+    def lines(self) -> Iterator[tuple[str, str]]:
+        """Yield ("stdout"|"stderr", line) as the tool writes them."""
+        sel = selectors.DefaultSelector()
+        pending = {}
+        for name, stream in (("stdout", self.proc.stdout), ("stderr", self.proc.stderr)):
+            sel.register(stream, selectors.EVENT_READ, name)
+            pending[name] = b""
+        try:
+            while sel.get_map():
+                for key, _ in sel.select():
+                    name = key.data
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                        rest = pending.pop(name)
+                        if rest.strip():
+                            yield from self._emit(name, [rest])
+                        continue
+                    parts = _SPLIT.split(pending[name] + chunk)
+                    pending[name] = parts.pop()
+                    yield from self._emit(name, parts)
+        finally:
+            sel.close()
+
+    def _emit(self, name: str, parts: list[bytes]):
+        for raw in parts:
+            line = raw.decode("utf-8", errors="replace").strip()
+            if not line:
+                continue
+            if name == "stderr":
+                self.stderr_tail.append(line)
+            yield name, line
+
+    def wait(self, check: bool = True) -> int:
+        code = self.proc.wait()
+        if check and code != 0:
+            raise _failure(self.argv, code, self.stderr_tail[-1] if self.stderr_tail else "")
+        return code
+
+    def kill(self, grace: float = 2.0) -> None:
+        if self.proc.poll() is not None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.pid, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    return
+                time.sleep(0.02)
+        self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None or self.proc.poll() is None:
+            self.kill()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            stream.close()
+        return False
+
+
+@functools.lru_cache(maxsize=None)
+def version(program: str) -> str:
+    """The tool's version line, probed once per process (recorded in markers)."""
+    path = resolve(program)
+    name = os.path.basename(path)
+    flag = {"lsdvd": "-V", "eject": "--version", "HandBrakeCLI": "--version"}.get(name, "-version")
+    if name.startswith("ffmpeg"):
+        flag = "-version"
+    try:
+        done = run([path, flag], check=False, timeout=10)
+    except ToolMissing:
+        return "unknown"
+    text = (done.stdout + "\n" + done.stderr).strip()
+    for line in text.splitlines():
+        line = line.strip()
+        if line and "libdvdread" not in line and not line.startswith("*"):
+            return line[:200]
+    return "unknown"

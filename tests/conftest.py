@@ -1,0 +1,75 @@
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+CACHE = Path(os.environ.get("DIGITIZER_TEST_CACHE", ROOT / "tests" / ".cache"))
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A private DIGITIZER_HOME: config, catalog and folders under tmp_path."""
+    monkeypatch.setenv("DIGITIZER_HOME", str(tmp_path / "home"))
+    for key in list(os.environ):
+        if key.startswith("DIGITIZER_") and key not in ("DIGITIZER_HOME", "DIGITIZER_TEST_CACHE"):
+            monkeypatch.delenv(key)
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def run_cli(home):
+    """Run `digitizer ARGS` in-process through cli.main (real exit codes and error lines)."""
+    from digitizer.cli import main
+
+    def run(*args, input=None):
+        runner = CliRunner()
+        code = 0
+        with runner.isolation(input=input) as streams:
+            try:
+                main([str(a) for a in args])
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            out = streams[0].getvalue().decode()
+            err = streams[1].getvalue().decode()
+        return Result(code, out, err)
+
+    return run
+
+
+class Result:
+    def __init__(self, code, stdout, stderr):
+        self.code, self.stdout, self.stderr = code, stdout, stderr
+
+    @property
+    def objects(self):
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    def __repr__(self):
+        return f"Result(code={self.code}, stdout={self.stdout[-500:]!r}, stderr={self.stderr[-500:]!r})"
+
+
+@pytest.fixture(scope="session")
+def movie_disc():
+    from sample_disc import build_dvd
+
+    return build_dvd(CACHE)
+
+
+@pytest.fixture(scope="session")
+def episode_disc():
+    from sample_disc import build_dvd
+
+    return build_dvd(CACHE, layout="episodes", episodes=4, episode_seconds=20,
+                     label="SHOW_S1_D1")
+
+
+@pytest.fixture(scope="session")
+def pal_disc():
+    from sample_disc import build_dvd
+
+    return build_dvd(CACHE, standard="pal", main_seconds=30, label="PAL_DISC")

@@ -162,6 +162,137 @@ def catalog_events(env, fingerprint, limit):
     out.emit_all(env.catalog.events(fingerprint, limit))
 
 
+def sources_from(args, objects) -> list[str]:
+    """Sources named on the command line plus those in JSON objects from stdin/files."""
+    from digitizer.detect import normalise
+
+    found = [normalise(a) for a in args]
+    for obj in objects:
+        if not obj.get("source"):
+            raise click.UsageError("a JSON input object has no \"source\"")
+        found.append(obj["source"])
+    return list(dict.fromkeys(found))
+
+
+def each_source(sources, fn, out):
+    """Run fn on every source; a bad source is reported and the others still run."""
+    failures = []
+    for source in sources:
+        try:
+            out.emit(fn(source))
+        except DigitizerError as exc:
+            click.echo(f"digitizer: {exc.message}", err=True)
+            failures.append(exc)
+    out.close()
+    if failures:
+        sys.exit(max(f.exit_code for f in failures))
+
+
+# -- detect / fingerprint / scan ------------------------------------------------------
+@cli.command(short_help="List drives, or say what each source is.")
+@click.argument("sources", nargs=-1, type=click.Path())
+@click.option("--table", is_flag=True, help="A readable table instead of JSON.")
+@json_option
+@pass_env
+def detect(env, sources, table, as_array):
+    """Without SOURCES: list the optical drives with their state (disc, no_disc,
+    tray_open, not_ready) and media type. With SOURCES (drives, ISO images, VIDEO_TS
+    folders): say what each is and read its volume label, without mounting.
+
+    \b
+    Example:
+      digitizer detect
+      digitizer detect /dev/sr0 ~/isos/film.iso --table
+      digitizer detect /dev/sr0 | digitizer fingerprint -
+    """
+    from digitizer import detect as det
+
+    rows = []
+
+    class Collect:
+        def emit(self, obj):
+            rows.append(obj)
+
+        def close(self):
+            pass
+
+    out = Collect() if table else output(as_array)
+    if not sources:
+        for row in det.detect_drives():
+            out.emit(row)
+        if not rows and table:
+            click.echo("no optical drives found", err=True)
+    else:
+        try:
+            each_source([det.normalise(s) for s in sources], det.detect, out)
+        finally:
+            if table:
+                print_table(rows, ["source", "kind", "status", "disc_type", "label"])
+    if not table:
+        out.close()
+
+
+def print_table(rows, columns):
+    widths = {c: max([len(c)] + [len(_cell(r.get(c))) for r in rows]) for c in columns}
+    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    for r in rows:
+        click.echo("  ".join(_cell(r.get(c)).ljust(widths[c]) for c in columns))
+
+
+def _cell(value) -> str:
+    # repr-like escaping: a label with newlines or escape codes cannot garble the terminal
+    text = "-" if value is None else str(value)
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+
+
+@cli.command(short_help="Identify discs by content (reads only the IFO files).")
+@click.argument("sources", nargs=-1, required=True)
+@json_option
+@pass_env
+def fingerprint(env, sources, as_array):
+    """Compute each disc's fingerprint (libdvdread's disc id: MD5 of the IFO files) and
+    the ids other tools use, record the disc in the catalog, and say whether it is known
+    and how far its titles have got. SOURCES may be `-` to read detect's JSON.
+
+    \b
+    Example:
+      digitizer fingerprint /dev/sr0
+      digitizer detect ~/isos/*.iso | digitizer fingerprint -
+    """
+    from digitizer import fingerprint as fpmod
+    from digitizer.jsonio import read_inputs
+
+    args, objects = read_inputs(sources)
+    staging = env.cfg.path_of("staging")
+    each_source(sources_from(args, objects),
+                lambda s: fpmod.fingerprint(s, env.catalog, staging), output(as_array))
+
+
+@cli.command(short_help="List every title with streams, chapters and role.")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--no-probe", is_flag=True,
+              help="Skip the interlace probe (reads a second of video per title).")
+@json_option
+@pass_env
+def scan(env, sources, no_probe, as_array):
+    """Read every title of each disc: duration, chapters, video, audio and subtitle
+    streams with languages, size, and a role (main, extra, episode, duplicate,
+    play_all, short). Results go to the catalog, the disc marker and stdout.
+
+    \b
+    Example:
+      digitizer scan film.iso
+      digitizer detect /dev/sr0 | digitizer fingerprint - | digitizer scan -
+    """
+    from digitizer import scan as scanmod
+    from digitizer.jsonio import read_inputs
+
+    args, objects = read_inputs(sources)
+    each_source(sources_from(args, objects),
+                lambda s: scanmod.scan_disc(s, env.catalog, env.cfg, probe=not no_probe),
+                output(as_array))
+
+
 def json_dumps(obj) -> str:
     import json
 

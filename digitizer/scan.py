@@ -133,3 +133,24 @@ def scan(source: str, *, lsdvd: str, min_seconds: float, ffmpeg: str | None = No
             if t["role"] in ("main", "episode", "extra"):
                 t["video"]["interlaced"] = probe_interlace(source, t["title"], ffmpeg)
     return {"disc": disc, "titles": titles}
+
+
+def scan_disc(source: str, catalog, cfg, *, probe: bool = True) -> dict:
+    """fingerprint + scan, recorded in the catalog and the disc marker."""
+    from pathlib import Path
+
+    from digitizer.fingerprint import fingerprint, update_disc_marker
+
+    info = fingerprint(source, catalog, cfg.path_of("staging"))
+    ffmpeg = tools.ffmpeg_binary(cfg.ffmpeg) if probe else None
+    result = scan(source, lsdvd=cfg.lsdvd, min_seconds=cfg.min_title_seconds, ffmpeg=ffmpeg)
+    fp = info["fingerprint"]
+    titles = result["titles"]
+    catalog.record_titles(fp, titles)
+    update_disc_marker(Path(info["folder"]), titles=titles, disc_info=result["disc"],
+                       tool_versions={"lsdvd": tools.version(cfg.lsdvd)})
+    catalog.add_event("disc_scanned", fp, titles=len(titles),
+                      roles={t["title"]: t["role"] for t in titles})
+    return {"source": source, "fingerprint": fp, "label": info["label"],
+            "disc_type": info["disc_type"], "known": info["known"], "folder": info["folder"],
+            "identity": info.get("identity"), "titles": titles}

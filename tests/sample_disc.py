@@ -78,7 +78,8 @@ def _plan(layout: str, main_seconds: int, duplicate: bool, episodes: int, episod
         eps = []
         for i in range(episodes):
             secs = episode_seconds + i  # real episodes never run exactly the same length
-            eps.append(_Clip(f"EP{i + 1}", secs, SOURCES[i % len(SOURCES)], chapters=(0, secs // 2) if secs >= 8 else (0,)))
+            chapters = (0, secs // 2) if secs >= 8 else (0,)
+            eps.append(_Clip(f"EP{i + 1}", secs, SOURCES[i % len(SOURCES)], chapters=chapters))
         return [_Title("PLAYALL", "play_all", 1, tuple(eps))] + [
             _Title(c.name, "episode", 1, (c,)) for c in eps] + [_Title("SHORT", "short", 1, (short,))]
     # extras (and the bonus) stay shorter than the main title, so "longest title == main" holds
@@ -88,9 +89,10 @@ def _plan(layout: str, main_seconds: int, duplicate: bool, episodes: int, episod
     if main_seconds <= 15:
         bonus = max(4, main_seconds // 2)
     main = _Clip("MAIN", main_seconds, "testsrc2", chapters=_chapters(main_seconds, 8))
+    extra1 = _Clip("EXTRA1", ex1, "smptebars", chapters=(0, 20) if ex1 > 25 else (0,))
     titles = [
         _Title("MAIN", "main", 1, (main,)),
-        _Title("EXTRA1", "extra", 1, (_Clip("EXTRA1", ex1, "smptebars", chapters=(0, 20) if ex1 > 25 else (0,)),)),
+        _Title("EXTRA1", "extra", 1, (extra1,)),
         _Title("EXTRA2", "extra", 1, (_Clip("EXTRA2", ex2, "testsrc"),)),
         _Title("SHORT", "short", 1, (short,)),
     ]
@@ -176,7 +178,8 @@ def _make_clip(clip: _Clip, aspect: str, work: Path, ffmpeg: str, standard: str,
         return
     src = raw
     for stream, lang in enumerate(("en", "fr")):
-        srt, xml, dst = work / f"{clip.name}.{lang}.srt", work / f"{clip.name}.{lang}.xml", work / f"{clip.name}.s{stream}.mpg"
+        srt, xml = work / f"{clip.name}.{lang}.srt", work / f"{clip.name}.{lang}.xml"
+        dst = work / f"{clip.name}.s{stream}.mpg"
         _srt(srt, clip.name, clip.seconds, lang)
         width, height = size.split("x")
         xml.write_text(
@@ -205,15 +208,21 @@ def _author(titles: list[_Title], label: str, work: Path, out: Path, ffmpeg: str
     clips = {c.name: (c, "4:3" if t.vts == 2 else "16:9") for t in titles for c in t.clips}
     # Clips are independent and lavfi+drawtext is single-threaded: two at a time keeps both cores busy.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        jobs = [pool.submit(_make_clip, c, a, work, ffmpeg, standard, kbps, noise, env) for c, a in clips.values()]
+        jobs = [pool.submit(_make_clip, clip, aspect, work, ffmpeg, standard, kbps, noise, env)
+                for clip, aspect in clips.values()]
         jobs.append(pool.submit(_run, [
             ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
             f"color=c=navy:size={size}:rate={rate},drawtext=fontfile={FONT}:text='DIGITIZER TEST DISC'"
             ":fontsize=48:fontcolor=white:x=(w-tw)/2:y=(h-th)/2",
             "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "1", "-target", f"{standard}-dvd",
             "-aspect", "16:9", "-c:a", "ac3", "-b:a", "192k", str(work / "menu.mpg")], env=env))
-        for j in jobs:
-            j.result()
+        try:
+            for j in jobs:
+                j.result()
+        except BaseException:
+            for j in jobs:  # don't encode the rest of a disc that can no longer be built
+                j.cancel()
+            raise
     log(f"encoded {len(clips)} clips + menu")
 
     def pgc(t: _Title) -> str:
@@ -235,7 +244,8 @@ def _author(titles: list[_Title], label: str, work: Path, out: Path, ffmpeg: str
     # stdout is discarded: the LPCM title alone makes dvdauthor print thousands of harmless WARN lines.
     _run(["dvdauthor", "-x", str(work / "dvdauthor.xml")], env=env, cwd=work, stdout=subprocess.DEVNULL)
     log("dvdauthor done")
-    _run(["genisoimage", "-quiet", "-dvd-video", "-V", label, "-o", str(out / "disc.iso"), str(out / "dvd")], env=env)
+    iso_cmd = ["genisoimage", "-quiet", "-dvd-video", "-V", label, "-o", str(out / "disc.iso"), str(out / "dvd")]
+    _run(iso_cmd, env=env)
     log("genisoimage done")
 
 
@@ -271,8 +281,11 @@ def build_dvd(cache_dir: Path, *, layout: str = "movie", main_seconds: int = 120
         raise SampleDiscError(f"font not found: {FONT} (Debian package fonts-dejavu-core)")
     cache_dir.mkdir(parents=True, exist_ok=True)
     for old in cache_dir.glob(".*.tmp-*"):
-        if time.time() - old.stat().st_mtime > STALE_TMP_SECONDS:
-            shutil.rmtree(old, ignore_errors=True)
+        try:
+            if time.time() - old.stat().st_mtime > STALE_TMP_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError:  # another process swept it first
+            pass
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=cache_dir))
     try:
@@ -292,7 +305,8 @@ def build_dvd(cache_dir: Path, *, layout: str = "movie", main_seconds: int = 120
         _author(titles, disc_label, work, tmp, ffmpeg, standard, video_kbps, noise, env, log)
         shutil.rmtree(work)
         expected = _expected(titles, _read_label(tmp / "disc.iso"), label, standard, layout)
-        (tmp / "expected.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        text = json.dumps(expected, indent=1, ensure_ascii=False) + "\n"
+        (tmp / "expected.json").write_text(text, encoding="utf-8")
         log("total done")
         (tmp / "build.log").write_text("".join(lines), encoding="utf-8")
         (tmp / "complete").write_text(f"{BUILDER_VERSION}\n")  # last: only complete builds carry it

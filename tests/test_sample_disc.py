@@ -21,7 +21,7 @@ from sample_disc import build_dvd
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("DIGITIZER_TEST_CACHE") or HERE / ".cache")
 MISSING = [t for t in ("ffmpeg", "spumux", "dvdauthor", "genisoimage", "lsdvd") if not shutil.which(t)]
-pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"missing tools: {MISSING}")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(MISSING), reason=f"missing tools: {MISSING}")]
 
 
 def lsdvd(path: Path) -> dict:
@@ -123,8 +123,8 @@ def test_cache_is_reused_and_needs_the_complete_stamp(movie, tmp_path, monkeypat
 
 
 def test_cli_prints_the_disc_as_one_json_line(movie):
-    p = subprocess.run([sys.executable, str(HERE / "sample_disc.py"), "--cache", str(CACHE), "--main-seconds", "30"],
-                       capture_output=True, text=True, check=True)
+    cmd = [sys.executable, str(HERE / "sample_disc.py"), "--cache", str(CACHE), "--main-seconds", "30"]
+    p = subprocess.run(cmd, capture_output=True, text=True, check=True)
     lines = p.stdout.splitlines()
     assert len(lines) == 1
     out = json.loads(lines[0])

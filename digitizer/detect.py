@@ -1,0 +1,40 @@
+"""detect: what is this source? A drive (and its state), an image, or a folder."""
+
+from __future__ import annotations
+
+import os
+
+from digitizer import drives
+from digitizer.discfs import disc_type, open_disc
+from digitizer.errors import NoDisc
+
+
+def detect(source: str) -> dict:
+    """One source described; raises SourceError when it is not a readable disc."""
+    if drives.is_block_device(source):
+        info = drives.describe(source)
+        if info["status"] not in ("disc", "no_info", "not_a_drive"):
+            info["label"] = None
+            return info
+        if info["status"] == "not_a_drive":
+            info["status"] = "disc"  # a block device holding an image (loop device, USB stick)
+        try:
+            with open_disc(source) as fs:
+                info["label"] = fs.label
+                info["disc_type"] = info["disc_type"] or disc_type(fs)
+                info["status"] = "disc"
+        except NoDisc:
+            info.update(status="no_disc", label=None)
+        return info
+    with open_disc(source) as fs:
+        return {"source": source, "kind": fs.kind, "status": "disc",
+                "disc_type": disc_type(fs), "label": fs.label}
+
+
+def detect_drives() -> list[dict]:
+    return [drives.describe(dev) for dev in drives.list_drives()]
+
+
+def normalise(source: str) -> str:
+    """Absolute path (so a source named `-x` is never read as an option by a tool)."""
+    return source if source.startswith("/dev/") else os.path.abspath(source)

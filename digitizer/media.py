@@ -1,0 +1,88 @@
+"""What a media file holds, read from `ffmpeg -i` (imageio-ffmpeg ships no ffprobe), and
+the checks every step runs before it calls a file finished."""
+
+from __future__ import annotations
+
+import re
+
+from digitizer import tools
+from digitizer.errors import VerificationFailed
+
+_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_CHAPTER = re.compile(r"Chapter #\d+:\d+: start (-?\d+(?:\.\d+)?), end (-?\d+(?:\.\d+)?)")
+_STREAM = re.compile(r"Stream #\d+:(\d+)(?:\[(0x[0-9a-fA-F]+)\])?(?:\((\w+)\))?: "
+                     r"(Video|Audio|Subtitle|Data|Attachment): (\w+)(.*)")
+_FIELD = re.compile(r"\b(progressive|top first|bottom first|top coded first|"
+                    r"bottom coded first)\b")
+
+
+def parse_probe(stderr: str) -> dict:
+    info = {"duration": None, "chapters": [], "streams": []}
+    m = _DURATION.search(stderr)
+    if m:
+        h, mnt, s = m.groups()
+        info["duration"] = round(int(h) * 3600 + int(mnt) * 60 + float(s), 3)
+    for m in _CHAPTER.finditer(stderr):
+        info["chapters"].append(round(float(m.group(1)), 3))
+    for m in _STREAM.finditer(stderr):
+        index, sid, lang, kind, codec, rest = m.groups()
+        stream = {"index": int(index), "type": kind.lower(), "codec": codec,
+                  "lang": lang or "und"}
+        if sid:
+            stream["stream_id"] = sid.lower()
+        if kind == "Audio":
+            ch = re.search(r"\b(mono|stereo|5\.1(?:\(side\))?|7\.1|(\d+) channels)\b", rest)
+            if ch:
+                word = ch.group(1)
+                stream["channels"] = {"mono": 1, "stereo": 2}.get(
+                    word, 6 if word.startswith("5.1") else 8 if word == "7.1"
+                    else int(ch.group(2) or 0))
+        if kind == "Video":
+            dims = re.search(r"\b(\d{2,5})x(\d{2,5})\b", rest)
+            if dims:
+                stream["width"], stream["height"] = int(dims.group(1)), int(dims.group(2))
+            field = _FIELD.search(rest)
+            if field:
+                stream["field_order"] = field.group(1)
+        info["streams"].append(stream)
+    return info
+
+
+def probe(path, ffmpeg: str) -> dict:
+    done = tools.run([ffmpeg, "-hide_banner", "-nostdin", "-i", tools.ffmpeg_path(path)],
+                     check=False, timeout=120)
+    info = parse_probe(done.stderr)
+    if info["duration"] is None and not info["streams"]:
+        last = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise VerificationFailed(f"{path}: not a readable media file ({last[0]})")
+    return info
+
+
+def count(info: dict, kind: str) -> int:
+    return sum(1 for s in info["streams"] if s["type"] == kind)
+
+
+def verify(path, ffmpeg: str, *, duration: float, audio: int, subtitles: int,
+           tolerance: float = 1.0) -> dict:
+    """The file's probe, or VerificationFailed naming what is wrong."""
+    info = probe(path, ffmpeg)
+    problems = []
+    if info["duration"] is None or abs(info["duration"] - duration) > tolerance:
+        problems.append(f"duration {info['duration']} s, expected {duration:.3f} s")
+    if count(info, "video") < 1:
+        problems.append("no video stream")
+    if count(info, "audio") < audio:
+        problems.append(f"{count(info, 'audio')} audio streams, expected {audio}")
+    if count(info, "subtitle") < subtitles:
+        problems.append(f"{count(info, 'subtitle')} subtitle streams, expected {subtitles}")
+    if problems:
+        raise VerificationFailed(f"{path.name if hasattr(path, 'name') else path}: "
+                                 + "; ".join(problems))
+    return info
+
+
+def decode_errors(path, ffmpeg: str) -> str:
+    """Decode every stream; returns ffmpeg's error output ('' when the file plays through)."""
+    done = tools.run([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i",
+                      tools.ffmpeg_path(path), "-map", "0", "-f", "null", "-"], check=False)
+    return done.stderr.strip() if done.returncode == 0 else (done.stderr.strip() or "failed")

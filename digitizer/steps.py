@@ -1,0 +1,55 @@
+"""Running one step of one title under a catalog claim.
+
+Every stage (run by hand, by `resume` or by `watch`) goes through `claimed`: it takes the
+step atomically (or refuses if a live worker has it), keeps a heartbeat with progress, and
+records done / failed. An interruption gives the claim back as pending, so nothing is ever
+left 'running' by a worker that is gone; a kill -9 leaves a claim that `release_stale`
+recognises by the dead pid.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from digitizer.errors import Conflict, DigitizerError, Interrupted
+
+
+@contextmanager
+def claimed(catalog, fingerprint: str, title: int, kind: str):
+    """Yields the claimed step row; its 'heartbeat(progress)' is available as step['beat']."""
+    catalog.ensure_steps(fingerprint, title, (kind,))
+    catalog.release_stale()
+    current = catalog.step(fingerprint, title, kind)
+    if current["state"] == "running":
+        raise Conflict(f"title {title} {kind} is being worked on by "
+                       f"{current['worker_host']}:{current['worker_pid']}")
+    if current["state"] != "pending":
+        catalog.set_step(fingerprint, title, kind, state="pending")
+    step = catalog.claim(kind, fingerprint=fingerprint, title=title) if kind == "rip" else \
+        _claim_ignoring_dependency(catalog, fingerprint, title, kind)
+    if step is None:
+        raise Conflict(f"title {title} {kind} was claimed by another worker")
+    step["beat"] = lambda progress=None: catalog.heartbeat(step["id"], progress)
+    try:
+        yield step
+    except (KeyboardInterrupt, Interrupted):
+        catalog.release(step["id"])
+        raise
+    except DigitizerError as exc:
+        catalog.fail(step["id"], str(exc))
+        catalog.add_event("step_failed", fingerprint, title, step=kind, error=str(exc))
+        raise
+    except BaseException as exc:
+        catalog.fail(step["id"], f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _claim_ignoring_dependency(catalog, fingerprint, title, kind):
+    # Run by hand on a file the user hands us, a step need not wait for its catalog
+    # predecessor: the input file's own marker is what was checked.
+    catalog.set_step(fingerprint, title, kind, state="pending")
+    prev = {"transcode": "rip", "insert": "transcode"}[kind]
+    before = catalog.step(fingerprint, title, prev)
+    if before is None or before["state"] != "done":
+        catalog.set_step(fingerprint, title, prev, state="done")
+    return catalog.claim(kind, fingerprint=fingerprint, title=title)

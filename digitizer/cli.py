@@ -293,6 +293,127 @@ def scan(env, sources, no_probe, as_array):
                 output(as_array))
 
 
+def scans_from(env, args, objects, probe=True) -> list[dict]:
+    """Scan results for rip: taken from scan's JSON when piped, else scanned now."""
+    from digitizer import scan as scanmod
+
+    results = [o for o in objects if o.get("titles") and o.get("folder")]
+    sources = sources_from(args, [o for o in objects if o not in results])
+    for source in sources:
+        results.append(scanmod.scan_disc(source, env.catalog, env.cfg, probe=probe))
+    return results
+
+
+# -- rip / transcode / insert ---------------------------------------------------------
+@cli.command(short_help="Rip titles losslessly to MKV in the staging folder.")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--title", "-t", "numbers", multiple=True, type=int,
+              help="Rip this title number (repeatable).")
+@click.option("--main", is_flag=True, help="Only the main feature (or the episodes).")
+@click.option("--all", "all_", is_flag=True, help="Every title, whatever its role.")
+@click.option("--roles", help="Comma-separated roles to rip (default: main,extra,episode).")
+@json_option
+@pass_env
+def rip(env, sources, numbers, main, all_, roles, as_array):
+    """Rip the selected titles of each disc to one lossless MKV per title (every video,
+    audio and subtitle stream, chapters, languages), verified before it counts. Already
+    verified rips are not redone. SOURCES may be `-` to read scan's JSON.
+
+    \b
+    Example:
+      digitizer rip /dev/sr0
+      digitizer rip film.iso --title 1 --title 3
+      digitizer scan film.iso | digitizer rip - --roles main
+    """
+    from digitizer import rip as ripmod
+    from digitizer.jsonio import read_inputs
+
+    args, objects = read_inputs(sources)
+    roles_ = [r.strip() for r in roles.split(",") if r.strip()] if roles else None
+    out = output(as_array)
+    failures = []
+    for scan_result in scans_from(env, args, objects):
+        try:
+            ripmod.rip_disc(scan_result, env.catalog, env.cfg, numbers=numbers, main=main,
+                            all_=all_, roles_=roles_, emit=out.emit)
+        except DigitizerError as exc:
+            click.echo(f"digitizer: {exc.message}", err=True)
+            failures.append(exc)
+    out.close()
+    if failures:
+        sys.exit(max(f.exit_code for f in failures))
+
+
+def files_from(args, objects) -> list[dict]:
+    items = [{"path": a} for a in args]
+    for obj in objects:
+        if not obj.get("path"):
+            raise click.UsageError("a JSON input object has no \"path\"")
+        items.append(obj)
+    return items
+
+
+def each_file(items, fn, out):
+    failures = []
+    for item in items:
+        try:
+            out.emit(fn(item))
+        except DigitizerError as exc:
+            click.echo(f"digitizer: {exc.message}", err=True)
+            failures.append(exc)
+    out.close()
+    if failures:
+        sys.exit(max(f.exit_code for f in failures))
+
+
+@cli.command(short_help="Re-encode ripped files with a preset.")
+@click.argument("files", nargs=-1)
+@click.option("--preset", "-p", help="Preset name (default: config `preset`, h264).",
+              shell_complete=lambda ctx, param, incomplete: _complete_presets(incomplete))
+@click.option("--list-presets", is_flag=True, help="List the presets and exit.")
+@json_option
+@pass_env
+def transcode(env, files, preset, list_presets, as_array):
+    """Transcode ripped MKVs with a preset: deinterlaced when the video is interlaced
+    (measured), every audio and subtitle stream and the chapters kept, verified before
+    it counts. FILES may be `-` to read rip's JSON.
+
+    \b
+    Example:
+      digitizer transcode --list-presets
+      digitizer transcode ~/.local/share/digitizer/staging/FILM-*/title_01.mkv -p hevc
+      digitizer rip film.iso | digitizer transcode - --preset h264
+    """
+    from digitizer import transcode as tc
+    from digitizer.jsonio import read_inputs
+
+    if list_presets:
+        out = output(as_array)
+        for name, body in tc.presets(env.cfg.presets).items():
+            out.emit({"preset": name, "description": body.get("description"),
+                      "hardware": body.get("hw")})
+        out.close()
+        return
+    if not files:
+        raise click.UsageError("give FILES (or - to read rip's JSON)")
+    args, objects = read_inputs(files)
+    each_file(files_from(args, objects),
+              lambda item: tc.transcode(item["path"], env.catalog, env.cfg,
+                                        preset_name=preset),
+              output(as_array))
+
+
+def _complete_presets(incomplete):
+    try:
+        from digitizer import config as cfgmod
+        from digitizer.transcode import presets
+
+        names = presets(cfgmod.load().presets)
+    except Exception:  # completion must never print a traceback into the shell
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
 def json_dumps(obj) -> str:
     import json
 

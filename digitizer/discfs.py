@@ -31,6 +31,10 @@ class MissingFile(SourceError):
     """A path asked for is not on the disc."""
 
 
+class Truncated(SourceError):
+    """A sector the file system points to lies beyond the end of the image."""
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -60,7 +64,7 @@ def _pick(names, want: str):
     for n in names:
         if n == want:
             return n
-    folded = want.casefold()
+    folded = want.split(";")[0].casefold()  # ISO9660 "NAME.EXT;1" finds "NAME.EXT"
     return next((n for n in names if n.casefold() == folded), None)
 
 
@@ -179,6 +183,14 @@ def _dchars(b: bytes) -> str:
     return b[1:].decode("latin-1")
 
 
+def _text(b: bytes) -> str:
+    # ISO9660 ids should be ASCII; mastering tools write whatever bytes they got, often UTF-8.
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        return b.decode("latin-1")
+
+
 def _dstring(field: bytes) -> str:
     n = min(field[-1], len(field) - 1)  # last byte holds the used length
     return _dchars(field[:n])
@@ -209,13 +221,13 @@ class _ImageFS(DiscFS):
             raise SourceError(f"{_show(path)} is not a disc image: only {self.size} bytes")
         pvd = self._find_pvd()
         if kind == "image" and pvd is not None and _u32(pvd, 80) * SECTOR > self.size:
-            raise SourceError(f"{_show(path)} is truncated: the volume is {_u32(pvd, 80) * SECTOR} "
+            raise Truncated(f"{_show(path)} is truncated: the volume is {_u32(pvd, 80) * SECTOR} "
                               f"bytes but the file has only {self.size}")
         if self.size >= 257 * SECTOR:
             try:
                 self._mount_udf()
-            except NoDisc:
-                raise
+            except (NoDisc, Truncated):
+                raise  # a cut-off image is broken whichever file system we pick
             except SourceError as e:
                 if pvd is None:
                     raise
@@ -227,7 +239,7 @@ class _ImageFS(DiscFS):
             self._root = self._iso_record(pvd[156:190])
             self._children(self._root, ())  # a truncated or corrupt root fails here, not later
         if self.label is None and pvd is not None:
-            self.label = pvd[40:72].decode("latin-1").rstrip(" \x00") or None
+            self.label = _text(pvd[40:72]).rstrip(" \x00") or None
 
     def _oserror(self, e: OSError) -> SourceError:
         if e.errno == errno.ENOMEDIUM:
@@ -242,7 +254,7 @@ class _ImageFS(DiscFS):
             raise self._oserror(e) from None
         self.bytes_read += len(data)
         if len(data) < count * SECTOR:
-            raise SourceError(f"{_show(self.source)} is truncated: sector {lba + len(data) // SECTOR} "
+            raise Truncated(f"{_show(self.source)} is truncated: sector {lba + len(data) // SECTOR} "
                               f"is beyond its end ({self.size} bytes)")
         return data
 
@@ -290,7 +302,7 @@ class _ImageFS(DiscFS):
 
     def _iso_record(self, r: bytes) -> _Node:
         size = _u32(r, 10)
-        name = r[33:33 + r[32]].decode("latin-1").split(";")[0]
+        name = _text(r[33:33 + r[32]]).split(";")[0]
         name = name.rstrip(".") if "." in name else name
         t = _iso_time(r[18:25])
         return _Node(name, bool(r[25] & 2), size, [(_u32(r, 2), size, True)], None, t, t)

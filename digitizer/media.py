@@ -86,3 +86,36 @@ def decode_errors(path, ffmpeg: str) -> str:
     done = tools.run([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i",
                       tools.ffmpeg_path(path), "-map", "0", "-f", "null", "-"], check=False)
     return done.stderr.strip() if done.returncode == 0 else (done.stderr.strip() or "failed")
+
+
+def parse_idet(stderr: str) -> bool | None:
+    """idet's verdict: True if its multi-frame detection saw mostly interlaced frames.
+
+    ffmpeg may print the statistics of more than one idet instance (the graph is rebuilt
+    when the first frame arrives); the last one with counts is the one that saw the video.
+    """
+    for line in reversed(stderr.splitlines()):
+        if "Multi frame detection" not in line:
+            continue
+        counts = dict(re.findall(r"(TFF|BFF|Progressive|Undetermined):\s*(\d+)", line))
+        inter = int(counts.get("TFF", 0)) + int(counts.get("BFF", 0))
+        prog = int(counts.get("Progressive", 0))
+        if inter + prog:
+            return inter > prog
+    return None
+
+
+def interlaced(ffmpeg: str, input_args: list[str], frames: int = 240) -> bool | None:
+    """Interlaced or not: measured, not assumed.
+
+    A stream whose frames are coded progressive is progressive. A stream coded interlaced
+    (most DVDs, including film that is really progressive) is judged by idet over its first
+    frames, which compares the two fields of each frame.
+    """
+    done = tools.run([ffmpeg, "-hide_banner", "-nostdin", *input_args, "-map", "0:v:0",
+                      "-frames:v", str(frames), "-vf", "idet", "-an", "-sn", "-f", "null", "-"],
+                     check=False, timeout=300)
+    video = [s for s in parse_probe(done.stderr)["streams"] if s["type"] == "video"]
+    if video and video[0].get("field_order") == "progressive":
+        return False
+    return parse_idet(done.stderr)

@@ -6,7 +6,8 @@ The rules, in order (each title gets the first role that fits):
               (within 0.1 s) and the same chapter lengths in the same title set. Catches
               repeated playlists and the 99-near-identical-titles protection.
 3. play_all   its cells are the cells of two or more other titles played in a row, or its
-              length is the sum (within 1 % or 2 s) of a run of consecutive other titles.
+              length is the sum (within 1 % or 2 s) of a run of consecutive other titles
+              and it has a chapter mark (within 0.5 s) where each of them ends.
 4. main / episode: the candidates are the titles at least 0.7 x the longest remaining one
               (HandBrake's main-feature threshold). Three or more candidates of similar
               length (each within 30 % of their median) make a TV disc: those are episodes,
@@ -21,6 +22,7 @@ import statistics
 
 MAIN_RATIO = 0.7
 EPISODE_SPREAD = 0.30
+JOIN_TOLERANCE = 0.5  # s between a chapter mark and where one played title ends
 
 
 def _cells(t: dict) -> tuple:
@@ -44,14 +46,19 @@ def _is_play_all(t: dict, others: list[dict]) -> bool:
         union = set().union(*(_cells(o) for o in covered)) if covered else set()
         if len(covered) >= 2 and union == set(cells):
             return True
-    # Authoring tools that copy instead of sharing cells: compare lengths of consecutive runs.
+    # Authoring tools that copy instead of sharing cells: a run of consecutive titles whose
+    # lengths add up to this one, with a chapter mark at every join (a coincidental sum of
+    # lengths alone is common: a 30 s main and extras of 18 s and 12 s).
     ordered = sorted(others, key=lambda o: o["title"])
+    marks = t.get("chapters") or [0.0]
     for i in range(len(ordered)):
-        total = 0.0
+        total, joins = 0.0, []
         for j in range(i, len(ordered)):
             total += ordered[j]["duration"]
             if j > i and _close(total, t["duration"]):
-                return True
+                if all(any(abs(m - join) <= JOIN_TOLERANCE for m in marks) for join in joins):
+                    return True
+            joins.append(total)
             if total > t["duration"] * 1.02 + 2:
                 break
     return False

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import os
 
-from digitizer import roles, tools
+from digitizer import media, roles, tools
 from digitizer.errors import SourceError, ToolFailed
 
 NTSC_FACTOR = 1.001
@@ -95,34 +95,10 @@ def read_titles(source: str, lsdvd: str = "lsdvd") -> tuple[dict, list[dict]]:
     return disc, titles
 
 
-def probe_interlace(source: str, title: int, ffmpeg: str, *, frames: int = 60) -> bool | None:
-    """Decode the start of a title through ffmpeg's idet filter: interlaced or not.
-
-    Looked at, not assumed: MPEG-2 streams flag frames progressive or not, but soft
-    telecine and mislabelled discs make the flags unreliable; idet measures the fields.
-    """
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-f", "dvdvideo", "-title", str(title),
-            "-i", tools.ffmpeg_path(source), "-map", "0:v:0", "-frames:v", str(frames),
-            "-vf", "idet", "-an", "-sn", "-f", "null", "-"]
-    done = tools.run(argv, check=False, timeout=120)
-    return parse_idet(done.stderr)
-
-
-def parse_idet(stderr: str) -> bool | None:
-    """True if idet's multi-frame detection saw mostly interlaced frames."""
-    for line in stderr.splitlines():
-        if "Multi frame detection" in line:
-            counts = {}
-            for part in ("TFF", "BFF", "Progressive", "Undetermined"):
-                idx = line.find(part + ":")
-                if idx >= 0:
-                    counts[part] = int(line[idx + len(part) + 1:].split()[0])
-            inter = counts.get("TFF", 0) + counts.get("BFF", 0)
-            prog = counts.get("Progressive", 0)
-            if inter + prog == 0:
-                return None
-            return inter > prog
-    return None
+def probe_interlace(source: str, title: int, ffmpeg: str) -> bool | None:
+    """Is this title's video interlaced? (see media.interlaced for how it is decided)"""
+    return media.interlaced(ffmpeg, ["-f", "dvdvideo", "-title", str(title),
+                                     "-i", os.path.abspath(source)])
 
 
 def scan(source: str, *, lsdvd: str, min_seconds: float, ffmpeg: str | None = None) -> dict:

@@ -153,10 +153,15 @@ def _srt(path: Path, name: str, seconds: int, lang: str) -> None:
 
 
 def _make_clip(clip: _Clip, aspect: str, work: Path, ffmpeg: str, standard: str, kbps: int, noise: int,
-               env: dict) -> None:
+               env: dict, interlaced: bool = False) -> None:
     size, rate, fps, fmt = STANDARDS[standard]
-    vf = (f"{clip.source}=size={size}:rate={rate},drawtext=fontfile={FONT}:text='{clip.name} %{{pts\\:hms}}'"
+    # Real interlaced video: render at twice the frame rate and weave consecutive frames
+    # into the two fields, so the fields differ in time (what idet measures).
+    src_rate = f"({rate})*2" if interlaced else rate
+    vf = (f"{clip.source}=size={size}:rate={src_rate},drawtext=fontfile={FONT}:text='{clip.name} %{{pts\\:hms}}'"
           f":fontsize=36:fontcolor=white:box=1:boxcolor=black@0.6:x=40:y=40")
+    if interlaced:
+        vf += ",interlace=scan=tff"
     if noise > 0:
         vf += f",noise=alls={noise}:allf=t"
     raw, final = work / f"{clip.name}.raw.mpg", work / f"{clip.name}.mpg"
@@ -172,6 +177,8 @@ def _make_clip(clip: _Clip, aspect: str, work: Path, ffmpeg: str, standard: str,
                 "-map", "0:v", "-map", "[a51]", "-map", "2:a", "-target", f"{standard}-dvd", "-aspect", aspect,
                 "-b:v", f"{kbps}k", "-c:a", "ac3", "-b:a:0", "448k", "-b:a:1", "192k", "-ac:a:1", "2",
                 "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fre"]
+    if interlaced:
+        cmd += ["-flags", "+ilme+ildct", "-top", "1"]
     _run(cmd + ["-threads", "2", str(raw)], env=env)
     if clip.lpcm:
         raw.rename(final)
@@ -203,12 +210,13 @@ def _read_label(iso: Path) -> str:
 
 
 def _author(titles: list[_Title], label: str, work: Path, out: Path, ffmpeg: str, standard: str, kbps: int,
-            noise: int, env: dict, log) -> None:
+            noise: int, env: dict, log, interlaced: bool = False) -> None:
     size, rate, _fps, _fmt = STANDARDS[standard]
     clips = {c.name: (c, "4:3" if t.vts == 2 else "16:9") for t in titles for c in t.clips}
     # Clips are independent and lavfi+drawtext is single-threaded: two at a time keeps both cores busy.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        jobs = [pool.submit(_make_clip, clip, aspect, work, ffmpeg, standard, kbps, noise, env)
+        jobs = [pool.submit(_make_clip, clip, aspect, work, ffmpeg, standard, kbps, noise, env,
+                            interlaced)
                 for clip, aspect in clips.values()]
         jobs.append(pool.submit(_run, [
             ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
@@ -251,7 +259,8 @@ def _author(titles: list[_Title], label: str, work: Path, out: Path, ffmpeg: str
 
 def build_dvd(cache_dir: Path, *, layout: str = "movie", main_seconds: int = 120, standard: str = "ntsc",
               label: str = "DIGITIZER_TEST", noise: int = 0, video_kbps: int = 6000, episodes: int = 4,
-              episode_seconds: int = 20, duplicate: bool = False, ffmpeg: str | None = None) -> SampleDisc:
+              episode_seconds: int = 20, duplicate: bool = False, ffmpeg: str | None = None,
+              interlaced: bool = False) -> SampleDisc:
     """Build (or reuse from cache_dir) a synthetic DVD and return its paths and ground truth."""
     if layout not in ("movie", "episodes"):
         raise ValueError(f"layout must be 'movie' or 'episodes', not {layout!r}")
@@ -267,6 +276,8 @@ def build_dvd(cache_dir: Path, *, layout: str = "movie", main_seconds: int = 120
               "kbps": video_kbps}
     params.update({"episodes": episodes, "episode_seconds": episode_seconds} if layout == "episodes"
                   else {"main_seconds": main_seconds, "duplicate": duplicate})
+    if interlaced:  # only when asked, so earlier cache keys stay valid
+        params["interlaced"] = True
     key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
     cache_dir = Path(cache_dir).resolve()
     final = cache_dir / f"{layout}-{standard}-{key}"
@@ -302,7 +313,8 @@ def build_dvd(cache_dir: Path, *, layout: str = "movie", main_seconds: int = 120
 
         titles = _plan(layout, main_seconds, duplicate, episodes, episode_seconds)
         log(f"start: {json.dumps(params, sort_keys=True)} ffmpeg={ffmpeg}")
-        _author(titles, disc_label, work, tmp, ffmpeg, standard, video_kbps, noise, env, log)
+        _author(titles, disc_label, work, tmp, ffmpeg, standard, video_kbps, noise, env, log,
+                interlaced)
         shutil.rmtree(work)
         expected = _expected(titles, _read_label(tmp / "disc.iso"), label, standard, layout)
         text = json.dumps(expected, indent=1, ensure_ascii=False) + "\n"
@@ -343,12 +355,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kbps", type=int, default=6000)
     ap.add_argument("--episodes", type=int, default=4)
     ap.add_argument("--episode-seconds", type=int, default=20)
+    ap.add_argument("--interlaced", action="store_true", help="encode real interlaced video (TFF)")
     ap.add_argument("--duplicate", action="store_true", help="movie: add the main feature again as a last title")
     a = ap.parse_args(argv)
     try:
         disc = build_dvd(a.cache, layout=a.layout, main_seconds=a.main_seconds, standard=a.standard,
                          label=a.label, noise=a.noise, video_kbps=a.kbps, episodes=a.episodes,
-                         episode_seconds=a.episode_seconds, duplicate=a.duplicate)
+                         episode_seconds=a.episode_seconds, duplicate=a.duplicate,
+                         interlaced=a.interlaced)
     except (SampleDiscError, ValueError) as e:
         print(f"sample_disc: {e}", file=sys.stderr)
         return 1

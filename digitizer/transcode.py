@@ -1,0 +1,207 @@
+"""transcode: a ripped MKV to a smaller one with a TOML preset, keeping every audio and
+subtitle stream and the chapters.
+
+Interlacing is measured (ffmpeg's idet filter over the first seconds), never assumed, and
+bwdif deinterlaces only when the fields really differ. A preset may ask for a hardware
+encoder; it is tried on one second of the real input first and, when it does not work on
+this machine, the software encoder of the preset runs instead, with a one-line notice.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from digitizer import markers, media, tools
+from digitizer.errors import ToolFailed, UsageError
+from digitizer.progress import Bar
+from digitizer.steps import claimed
+
+# Built-in presets. `video` is the software encoder's arguments; `hw` names a hardware
+# family whose arguments are in `hw_video` (tried first, software on failure).
+PRESETS: dict[str, dict] = {
+    "h264": {"description": "H.264, x264 CRF 20 veryfast (HandBrake 'Fast' quality, plays everywhere)",
+             "video": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"],
+             "audio": "keep", "subtitles": True},
+    "hevc": {"description": "H.265, x265 CRF 22 fast (about half the size of h264)",
+             "video": ["-c:v", "libx265", "-preset", "fast", "-crf", "22", "-tag:v", "hvc1",
+                       "-x265-params", "log-level=error"],
+             "audio": "keep", "subtitles": True},
+    "av1": {"description": "AV1, SVT-AV1 preset 8 CRF 32 (smallest; slowest to play on old devices)",
+            "video": ["-c:v", "libsvtav1", "-preset", "8", "-crf", "32"],
+            "audio": "keep", "subtitles": True},
+    "h264-vaapi": {"description": "H.264 on a VA-API GPU (Intel/AMD), x264 when none works",
+                   "hw": "vaapi",
+                   "hw_video": ["-vaapi_device", "/dev/dri/renderD128", "-filter:v:0",
+                                "format=nv12,hwupload", "-c:v", "h264_vaapi", "-qp", "22"],
+                   "video": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"],
+                   "audio": "keep", "subtitles": True},
+    "h264-nvenc": {"description": "H.264 on an NVIDIA GPU (NVENC), x264 when none works",
+                   "hw": "nvenc", "hw_video": ["-c:v", "h264_nvenc", "-preset", "p5", "-cq", "21"],
+                   "video": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"],
+                   "audio": "keep", "subtitles": True},
+    "h264-qsv": {"description": "H.264 on Intel Quick Sync, x264 when none works",
+                 "hw": "qsv", "hw_video": ["-c:v", "h264_qsv", "-global_quality", "22"],
+                 "video": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"],
+                 "audio": "keep", "subtitles": True},
+    "copy": {"description": "remux only: no re-encoding (fast, lossless, large)",
+             "video": ["-c:v", "copy"], "audio": "keep", "subtitles": True},
+}
+AUDIO_MODES = ("keep", "aac-stereo", "aac")
+DEINTERLACE = "bwdif=mode=send_frame:parity=auto:deint=all"
+
+
+def presets(user: dict) -> dict[str, dict]:
+    merged = dict(PRESETS)
+    for name, body in (user or {}).items():
+        if not isinstance(body, dict) or not isinstance(body.get("video"), list):
+            raise UsageError(f"preset {name!r}: needs video = [ffmpeg arguments]")
+        if body.get("audio", "keep") not in AUDIO_MODES:
+            raise UsageError(f"preset {name!r}: audio must be one of {', '.join(AUDIO_MODES)}")
+        merged[name] = dict({"audio": "keep", "subtitles": True,
+                             "description": "user preset"}, **body)
+    return merged
+
+
+def get_preset(name: str, user: dict) -> dict:
+    all_presets = presets(user)
+    if name not in all_presets:
+        raise UsageError(f"unknown preset {name!r}; see `digitizer transcode --list-presets`")
+    return dict(all_presets[name], name=name)
+
+
+def detect_interlace(path: Path, ffmpeg: str) -> bool:
+    return bool(media.interlaced(ffmpeg, ["-i", tools.ffmpeg_path(path)]))
+
+
+def stream_args(preset: dict, info: dict, deinterlace: bool, video: list[str]) -> list[str]:
+    argv = ["-map", "0:v:0"]
+    audio = [s for s in info["streams"] if s["type"] == "audio"]
+    subs = [s for s in info["streams"] if s["type"] == "subtitle"]
+    argv += ["-map", "0:a?"]
+    if preset["audio"] == "aac-stereo" and audio:
+        argv += ["-map", "0:a:0"]
+    if preset.get("subtitles", True) and subs:
+        argv += ["-map", "0:s?"]
+    argv += ["-map_chapters", "0", "-map_metadata", "0"]
+    video = list(video)
+    if deinterlace:
+        # bwdif goes first in the chain: a hardware preset's own filter uploads frames after.
+        if "-filter:v:0" in video:
+            i = video.index("-filter:v:0") + 1
+            video[i] = f"{DEINTERLACE},{video[i]}"
+        else:
+            video = ["-filter:v:0", DEINTERLACE, *video]
+    argv += video
+    if preset["audio"] == "aac":
+        argv += ["-c:a", "aac", "-b:a", "192k"]
+    else:
+        argv += ["-c:a", "copy"]
+        if preset["audio"] == "aac-stereo" and audio:
+            n = len(audio)
+            argv += [f"-c:a:{n}", "aac", f"-ac:a:{n}", "2", f"-b:a:{n}", "160k",
+                     f"-metadata:s:a:{n}", f"language={audio[0]['lang']}",
+                     f"-metadata:s:a:{n}", "title=Stereo"]
+    argv += ["-c:s", "copy"]
+    return argv
+
+
+def hw_works(ffmpeg: str, path: Path, hw_video: list[str]) -> str | None:
+    """None when the hardware encoder encodes one second of this input, else why not."""
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-t", "1",
+            "-i", tools.ffmpeg_path(path), "-map", "0:v:0", *hw_video, "-f", "null", "-"]
+    try:
+        tools.run(argv, timeout=60)
+    except ToolFailed as exc:
+        return str(exc)
+    return None
+
+
+def output_path(folder: Path, source: Path, preset: str) -> Path:
+    return folder / f"{source.stem}.{preset}.mkv"
+
+
+def transcode_file(path: Path, *, fingerprint: str, title: int, folder: Path, preset: dict,
+                   catalog, ffmpeg: str, extra: dict) -> dict:
+    final = output_path(folder, path, preset["name"])
+    existing = markers.artefact(final)
+    if existing and existing.get("step") == "transcode":
+        catalog.set_step(fingerprint, title, "transcode", state="done", output=str(final))
+        return {"path": str(final), "duration": existing.get("duration"),
+                "size": existing["size"], "skipped": True}
+    part = final.with_name(final.name + ".part")
+    with claimed(catalog, fingerprint, title, "transcode") as step:
+        source_info = media.probe(path, ffmpeg)
+        video = preset["video"]
+        encoder_note = None
+        if preset.get("hw"):
+            why = hw_works(ffmpeg, path, preset["hw_video"])
+            if why is None:
+                video = preset["hw_video"]
+            else:
+                encoder_note = f"{preset['hw']} unavailable ({why}); using software encoding"
+                print(f"digitizer: notice: {encoder_note}", file=sys.stderr)
+        copying = video[video.index("-c:v") + 1] == "copy" if "-c:v" in video else False
+        interlaced = False if copying else detect_interlace(path, ffmpeg)
+        argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error",
+                "-i", tools.ffmpeg_path(path),
+                *stream_args(preset, source_info, interlaced, video),
+                "-progress", "pipe:1", "-nostats", "-f", "matroska", tools.ffmpeg_path(part)]
+        bar = Bar(source_info["duration"] or 0, f"transcode title {title}", step["beat"])
+        t0 = time.monotonic()
+        try:
+            with tools.Process(argv) as proc:
+                frames = 0
+                for stream, line in proc.lines():
+                    bar.feed(stream, line)
+                    if stream == "stdout" and line.startswith("frame="):
+                        frames = int(line[6:] or 0)
+                proc.wait()
+            elapsed = time.monotonic() - t0
+            info = media.verify(part, ffmpeg, duration=source_info["duration"],
+                                audio=media.count(source_info, "audio"),
+                                subtitles=media.count(source_info, "subtitle")
+                                if preset.get("subtitles", True) else 0)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        finally:
+            bar.close()
+        os.replace(part, final)
+        fps = round(frames / elapsed, 1) if elapsed > 0 else None
+        markers.write_artefact(final, step="transcode", fingerprint=fingerprint, title=title,
+                               duration=info["duration"], streams=info["streams"],
+                               chapters=len(info["chapters"]), preset=preset["name"],
+                               video_args=video, deinterlaced=interlaced,
+                               encoder_note=encoder_note, fps=fps, input=str(path),
+                               tool_versions={"ffmpeg": tools.version(ffmpeg)}, **extra)
+        catalog.finish(step["id"], str(final))
+    catalog.add_event("title_transcoded", fingerprint, title, path=str(final),
+                      preset=preset["name"])
+    return {"path": str(final), "duration": info["duration"], "size": final.stat().st_size,
+            "deinterlaced": interlaced, "fps": fps, "skipped": False}
+
+
+def transcode(path: str, catalog, cfg, *, preset_name: str | None = None,
+              known: dict | None = None) -> dict:
+    """Transcode one ripped file (identified by its rip marker, or by `known` from stdin)."""
+    src = Path(path)
+    rip = markers.artefact(src)
+    if rip is None or rip.get("step") != "rip":
+        if not src.exists():
+            raise UsageError(f"{path}: no such file")
+        raise UsageError(f"{path}: not a verified rip (no rip marker beside it); "
+                         "run `digitizer rip` or `digitizer resume`")
+    fp, title = rip["fingerprint"], rip["title"]
+    preset = get_preset(preset_name or cfg.preset, cfg.presets)
+    ffmpeg = tools.ffmpeg_binary(cfg.ffmpeg)
+    folder = cfg.path_of("transcoded") / src.parent.name
+    folder.mkdir(parents=True, exist_ok=True)
+    extra = {k: rip.get(k) for k in ("role", "episode", "label")}
+    got = transcode_file(src, fingerprint=fp, title=title, folder=folder, preset=preset,
+                         catalog=catalog, ffmpeg=ffmpeg, extra=extra)
+    return dict({"fingerprint": fp, "title": title, "step": "transcode", "input": str(src),
+                 "preset": preset["name"], "role": rip.get("role"),
+                 "episode": rip.get("episode"), "label": rip.get("label")}, **got)

@@ -403,6 +403,75 @@ def transcode(env, files, preset, list_presets, as_array):
               output(as_array))
 
 
+@cli.command(short_help="Move finished files into the Plex/Jellyfin library.")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--library", type=click.Path(file_okay=False),
+              help="Library root (default: config `library`).")
+@click.option("--movie", metavar='"TITLE (YEAR)"', help="Name the disc as this movie.")
+@click.option("--show", metavar='"SHOW (YEAR)"', help="Name the disc as a season of this show.")
+@click.option("--season", type=click.IntRange(0, 999), help="Season number (with --show; default 1).")
+@click.option("--episode", type=click.IntRange(1, 9999),
+              help="Episode number of this file, or of the disc's first episode when several "
+                   "files are given (default: continue after the season's highest).")
+@click.option("--extra-type", type=click.Choice(["featurette", "behindthescenes", "deleted",
+                                                 "trailer", "other"]),
+              help="Folder for extras (default: other).")
+@click.option("--mode", type=click.Choice(["move", "hardlink", "copy"]),
+              help="How files get there (default: config `insert_mode`, move).")
+@click.option("--on-conflict", type=click.Choice(["error", "skip", "suffix"]), default="error",
+              show_default=True, help="When a different file already has the name.")
+@json_option
+@pass_env
+def insert(env, files, library, movie, show, season, episode, extra_type, mode, on_conflict,
+           as_array):
+    """Insert transcoded (or ripped) files into the library with Plex/Jellyfin names:
+    Movies/Title (Year)/Title (Year).mkv with extras in typed folders, or
+    TV Shows/Show (Year)/Season 01/Show (Year) - s01e01.mkv. Never overwrites a
+    different file. FILES may be `-` to read transcode's JSON.
+
+    \b
+    Example:
+      digitizer insert title_01.h264.mkv --movie "Big Buck Bunny (2008)"
+      digitizer transcode - < ripped.json | digitizer insert - --show "Show (2020)" --season 1
+    """
+    from pathlib import Path
+
+    from digitizer import insert as ins
+    from digitizer import refresh
+    from digitizer.jsonio import read_inputs
+
+    if movie and show:
+        raise click.UsageError("give --movie or --show, not both")
+    if (season or episode) and not show:
+        raise click.UsageError("--season and --episode go with --show")
+    ident = None
+    if movie or show:
+        ident = ins.Identity("movie" if movie else "show", movie or show, season)
+    root = Path(library).expanduser() if library else env.cfg.path_of("library")
+    root.mkdir(parents=True, exist_ok=True)
+    args, objects = read_inputs(files)
+    items = files_from(args, objects)
+    counter = {"n": 0}
+
+    def one(item):
+        number = None
+        if episode is not None:
+            number = episode + counter["n"]
+        result = ins.insert_file(item["path"], env.catalog, library=root, ident=ident,
+                                 episode=number, mode=mode or env.cfg.insert_mode,
+                                 on_conflict=on_conflict, extra_type=extra_type)
+        if result.get("episode") is not None:
+            counter["n"] += 1
+        if ident is not None:
+            env.catalog.set_identity(result["fingerprint"], kind=ident.kind, name=ident.name,
+                                     season=ident.season, source="cli")
+        for warning in refresh.refresh(env.cfg, result["path"]):
+            click.echo(f"digitizer: warning: library refresh failed: {warning}", err=True)
+        return result
+
+    each_file(items, one, output(as_array))
+
+
 def _complete_presets(incomplete):
     try:
         from digitizer import config as cfgmod

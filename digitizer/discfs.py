@@ -1,14 +1,18 @@
 """Read-only access to the files of a disc without mounting it.
 
-One code path for a drive (/dev/sr0), an image file and a VIDEO_TS/BDMV folder: drives
-and images are read as 2048-byte sectors with ``os.pread`` and parsed here (UDF 1.02+,
-preferred, else ISO9660); folders are read with ordinary file calls. Sectors are read
-lazily and cached, so identifying a disc touches only the descriptors, a few
-directories and the small IFO files.
+One code path for a drive (/dev/sr0), an image file and a VIDEO_TS/BDMV folder: drives and
+images are read as 2048-byte sectors with ``os.pread`` and parsed here (UDF preferred, else
+ISO9660); folders are read with ordinary file calls. Sectors are read lazily and cached, so
+identifying a disc touches only the descriptors, a few directories and the small IFO files.
 
-Not supported (yet): UDF virtual/metadata partitions (UDF 2.50 Blu-ray without an
-ISO9660 bridge), extended_ad, ISO9660 multi-extent files beyond summing their sizes,
-Joliet/Rock Ridge names (DVD and BD names are plain 8.3 upper case).
+``Entry.ctime`` is the ISO9660 recording time, the creation time of a UDF Extended File
+Entry or, for a UDF 1.02 File Entry (which has none), its modification time; for a folder it
+is ``st_ctime``, as pydvdid uses it. Names are returned as stored, with ISO9660's ``;1``
+dropped; lookups take exact names first, then ignore case. Labels are raw decoded text:
+callers must treat them as data (they can be ``../../etc`` or hold control characters).
+
+Not supported (yet): UDF virtual and metadata partitions (UDF 2.50 Blu-ray with no ISO9660
+bridge), extended_ad, Joliet/Rock Ridge names (DVD and BD names are plain upper-case 8.3).
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from pathlib import Path
 from .errors import NoDisc, SourceError
 
 SECTOR = 2048
-_CACHE_LIMIT = 256  # sectors per call worth caching; bigger reads are payload, not metadata
+_CACHE_LIMIT = 256  # sectors per read worth caching; bigger reads are payload, not metadata
+_DIR_LIMIT = 16 << 20  # no real directory is this big; a corrupt size must not eat memory
 
 
 class MissingFile(SourceError):
-    """A path asked for is not on the disc."""
+    """A path asked for is not on the disc (or is a directory where a file was wanted)."""
 
 
 class Truncated(SourceError):
@@ -40,13 +45,37 @@ class Entry:
     name: str
     size: int
     is_dir: bool
-    lba: int | None  # first sector of a contiguous file on an image/drive, else None
-    ctime: datetime | None  # UTC; see DiscFS docstring for where it comes from
+    lba: int | None  # first sector of a contiguous file on an image or drive, else None
+    ctime: datetime | None  # UTC; see the module docstring for where it comes from
     mtime: datetime | None
 
 
+@dataclass
+class _Node:
+    name: str
+    is_dir: bool
+    size: int
+    runs: list  # [(first sector, bytes, recorded)]; unrecorded extents read as zeros
+    embedded: bytes | None  # UDF data kept in the file entry itself
+    ctime: datetime | None
+    mtime: datetime | None
+    real: str | None = None  # a folder's file
+
+    def entry(self) -> Entry:
+        return Entry(self.name, self.size, self.is_dir, _contiguous(self.runs), self.ctime, self.mtime)
+
+
+def _contiguous(runs) -> int | None:
+    if not runs or not all(r[2] for r in runs):
+        return None
+    for (a, n, _), (b, _, _) in zip(runs, runs[1:]):
+        if n % SECTOR or a + n // SECTOR != b:
+            return None
+    return runs[0][0]
+
+
 def _show(path) -> str:
-    # Paths end up in one-line error messages: never let a hostile name break the line.
+    # Paths go into one-line error messages: a hostile name must not break the line.
     text = os.fsdecode(path)
     return text if text.isprintable() else repr(text)[1:-1]
 
@@ -58,58 +87,68 @@ def _split(path: str) -> list[str]:
     return parts
 
 
-def _pick(names, want: str):
+def _pick(names, want: str) -> str | None:
     """Exact name first, else case-insensitive: disc names are upper case, callers vary."""
     names = list(names)
-    for n in names:
-        if n == want:
-            return n
+    if want in names:
+        return want
     folded = want.split(";")[0].casefold()  # ISO9660 "NAME.EXT;1" finds "NAME.EXT"
     return next((n for n in names if n.casefold() == folded), None)
 
 
 class DiscFS:
-    """Files of one disc. ``ctime`` is the ISO9660 recording time, the UDF Extended File
-    Entry creation time or (plain UDF File Entry, which has none) its modification time,
-    or a folder's ``st_ctime`` (what pydvdid uses)."""
+    """The files of one disc; open one with ``open_disc``."""
 
     source: str
     kind: str  # "image" | "drive" | "folder"
-    filesystem: str  # "udf" | "iso9660" | "folder"
+    filesystem: str | None  # "udf" | "iso9660" | "folder"
     label: str | None = None
     bytes_read: int = 0
+    _root: _Node
+
+    def _kids(self, node: _Node) -> list[_Node]:
+        raise NotImplementedError
+
+    def _data(self, node: _Node, size: int) -> bytes:
+        raise NotImplementedError
+
+    def _node(self, path: str) -> _Node:
+        node, parts = self._root, _split(path)
+        for part in parts:
+            kids = self._kids(node) if node.is_dir else []
+            name = _pick((k.name for k in kids), part)
+            if name is None:
+                raise MissingFile(f"{_show(path)} is not on {_show(self.source)}")
+            node = next(k for k in kids if k.name == name)
+        return node
 
     def listdir(self, path: str = "") -> list[Entry]:
-        raise NotImplementedError
+        node = self._node(path)
+        if not node.is_dir:
+            raise MissingFile(f"{_show(path)} on {_show(self.source)} is not a directory")
+        return [k.entry() for k in self._kids(node)]
 
     def read(self, path: str, limit: int | None = None) -> bytes:
-        raise NotImplementedError
+        node = self._node(path)
+        if node.is_dir:
+            raise MissingFile(f"{_show(path)} on {_show(self.source)} is a directory")
+        return self._data(node, node.size if limit is None else max(0, min(limit, node.size)))
 
-    def file_extent(self, path: str) -> tuple[int, int] | None:
-        return None
+    def stat(self, path: str) -> Entry:
+        return self._node(path).entry()
 
     def exists(self, path: str) -> bool:
         try:
-            self.stat(path)
+            self._node(path)
         except MissingFile:
             return False
         return True
 
-    def stat(self, path: str) -> Entry:
-        parts = _split(path)
-        if not parts:
-            return Entry("", 0, True, None, None, None)
-        entries = self._listdir_or_missing(parts[:-1], path)
-        name = _pick((e.name for e in entries), parts[-1])
-        if name is None:
-            raise MissingFile(f"{_show(path)} is not on {_show(self.source)}")
-        return next(e for e in entries if e.name == name)
-
-    def _listdir_or_missing(self, parts, path):
-        try:
-            return self.listdir("/".join(parts))
-        except MissingFile:
-            raise MissingFile(f"{_show(path)} is not on {_show(self.source)}") from None
+    def file_extent(self, path: str) -> tuple[int, int] | None:
+        """(first sector, size) of a contiguous file on an image or drive, else None."""
+        node = self._node(path)
+        lba = None if node.is_dir else _contiguous(node.runs)
+        return None if lba is None else (lba, node.size)
 
     def close(self) -> None:
         pass
@@ -123,29 +162,6 @@ class DiscFS:
 
 # ---------------------------------------------------------------- images and drives
 
-@dataclass
-class _Node:
-    name: str
-    is_dir: bool
-    size: int
-    runs: list  # [(first sector, byte length, recorded)]; recorded=False reads as zeros
-    embedded: bytes | None
-    ctime: datetime | None
-    mtime: datetime | None
-
-    def entry(self) -> Entry:
-        return Entry(self.name, self.size, self.is_dir, _contiguous(self.runs), self.ctime, self.mtime)
-
-
-def _contiguous(runs) -> int | None:
-    if not runs or not all(r[2] for r in runs):
-        return None
-    for (a, n, _), (b, _, _) in zip(runs, runs[1:]):
-        if a + n // SECTOR != b or n % SECTOR:
-            return None
-    return runs[0][0]
-
-
 def _u16(b, o):
     return struct.unpack_from("<H", b, o)[0]
 
@@ -157,30 +173,19 @@ def _u32(b, o):
 def _iso_time(b: bytes) -> datetime | None:
     y, mo, d, h, mi, s, off = struct.unpack("6Bb", b[:7])
     try:
-        local = datetime(1900 + y, mo, d, h, mi, s, tzinfo=timezone.utc)
+        return datetime(1900 + y, mo, d, h, mi, s, tzinfo=timezone.utc) - timedelta(minutes=15 * off)
     except ValueError:  # all-zero "not specified" dates
         return None
-    return local - timedelta(minutes=15 * off)
 
 
 def _udf_time(b: bytes) -> datetime | None:
     tz_type, year, mo, d, h, mi, s, cs, hus, us = struct.unpack("<Hh8B", b[:12])
-    tz = tz_type & 0xFFF
-    tz = tz - 0x1000 if tz & 0x800 else tz
+    tz = (tz_type & 0xFFF) - (0x1000 if tz_type & 0x800 else 0)
     try:
         t = datetime(year, mo, d, h, mi, s, cs * 10000 + hus * 100 + us, tzinfo=timezone.utc)
     except ValueError:
         return None
     return t if tz == -2047 else t - timedelta(minutes=tz)  # -2047: no zone given, take as UTC
-
-
-def _dchars(b: bytes) -> str:
-    """OSTA CS0 compressed unicode: first byte 8 = Latin-1, 16 = UTF-16BE."""
-    if not b:
-        return ""
-    if b[0] == 16:
-        return b[1:].decode("utf-16-be", errors="replace")
-    return b[1:].decode("latin-1")
 
 
 def _text(b: bytes) -> str:
@@ -191,26 +196,25 @@ def _text(b: bytes) -> str:
         return b.decode("latin-1")
 
 
-def _dstring(field: bytes) -> str:
-    n = min(field[-1], len(field) - 1)  # last byte holds the used length
-    return _dchars(field[:n])
+def _dchars(b: bytes) -> str:
+    """OSTA CS0 compressed unicode: first byte 8 = Latin-1, 16 = UTF-16BE."""
+    if b[:1] == b"\x10":
+        return b[1:].decode("utf-16-be", errors="replace")
+    return b[1:].decode("latin-1")
 
 
 def _tag_ok(b: bytes, ident: int, where: int | None = None) -> bool:
-    if len(b) < 16 or _u16(b, 0) != ident:
-        return False
-    if (sum(b[0:4]) + sum(b[5:16])) & 0xFF != b[4]:
-        return False
-    return where is None or _u32(b, 12) == where
+    """A UDF descriptor tag: right id, valid checksum, and (volume descriptors) its own sector."""
+    return (len(b) >= 16 and _u16(b, 0) == ident and (sum(b[0:4]) + sum(b[5:16])) & 0xFF == b[4]
+            and (where is None or _u32(b, 12) == where))
 
 
 class _ImageFS(DiscFS):
     def __init__(self, path: str, kind: str, fd: int):
         self.source, self.kind, self._fd = path, kind, fd
         self._cache: dict[int, bytes] = {}
-        self._dirs: dict[tuple, list[_Node]] = {}
-        self.label = self.filesystem = None
-        self.udf_error: str | None = None  # why a UDF volume was passed over for ISO9660
+        self._dirs: dict[int, list[_Node]] = {}
+        self.filesystem = self.udf_error = None  # udf_error: why a UDF volume was passed over
         try:
             self.size = os.lseek(fd, 0, os.SEEK_END)
         except OSError as e:
@@ -220,9 +224,9 @@ class _ImageFS(DiscFS):
         if kind == "image" and self.size < 17 * SECTOR:
             raise SourceError(f"{_show(path)} is not a disc image: only {self.size} bytes")
         pvd = self._find_pvd()
-        if kind == "image" and pvd is not None and _u32(pvd, 80) * SECTOR > self.size:
-            raise Truncated(f"{_show(path)} is truncated: the volume is {_u32(pvd, 80) * SECTOR} "
-                              f"bytes but the file has only {self.size}")
+        volume = _u32(pvd, 80) * SECTOR if pvd else 0
+        if kind == "image" and volume > self.size:
+            raise Truncated(f"{_show(path)} is truncated: the volume is {volume} bytes, the file {self.size}")
         if self.size >= 257 * SECTOR:
             try:
                 self._mount_udf()
@@ -235,9 +239,8 @@ class _ImageFS(DiscFS):
         if self.filesystem is None:
             if pvd is None:
                 raise SourceError(f"{_show(path)} is not a disc image (no UDF or ISO9660 file system)")
-            self.filesystem, self._parse = "iso9660", self._iso_children
-            self._root = self._iso_record(pvd[156:190])
-            self._children(self._root, ())  # a truncated or corrupt root fails here, not later
+            self.filesystem, self._root = "iso9660", self._iso_record(pvd[156:190])
+            self._kids(self._root)  # a truncated or corrupt root fails now, not later
         if self.label is None and pvd is not None:
             self.label = _text(pvd[40:72]).rstrip(" \x00") or None
 
@@ -246,7 +249,6 @@ class _ImageFS(DiscFS):
             return NoDisc(f"no disc in {_show(self.source)}")
         return SourceError(f"cannot read {_show(self.source)}: {e.strerror}")
 
-    # -- sectors
     def _pread(self, lba: int, count: int) -> bytes:
         try:
             data = os.pread(self._fd, count * SECTOR, lba * SECTOR)
@@ -255,30 +257,25 @@ class _ImageFS(DiscFS):
         self.bytes_read += len(data)
         if len(data) < count * SECTOR:
             raise Truncated(f"{_show(self.source)} is truncated: sector {lba + len(data) // SECTOR} "
-                              f"is beyond its end ({self.size} bytes)")
+                            f"is beyond its end ({self.size} bytes)")
         return data
 
     def _sectors(self, lba: int, count: int) -> bytes:
         if count > _CACHE_LIMIT:
             return self._pread(lba, count)
-        out, i = [], 0
-        while i < count:
-            j = i
-            while j < count and lba + j not in self._cache:
-                j += 1
-            if j > i:
-                data = self._pread(lba + i, j - i)
-                for k in range(j - i):
-                    self._cache[lba + i + k] = data[k * SECTOR:(k + 1) * SECTOR]
-            else:
-                j = i + 1
-            out.extend(self._cache[s] for s in range(lba + i, lba + j))
-            i = j
-        return b"".join(out)
+        missing = [s for s in range(lba, lba + count) if s not in self._cache]
+        if missing:
+            first, n = missing[0], missing[-1] - missing[0] + 1
+            data = self._pread(first, n)
+            for k in range(n):
+                self._cache.setdefault(first + k, data[k * SECTOR:(k + 1) * SECTOR])
+        return b"".join(self._cache[s] for s in range(lba, lba + count))
 
-    def _runs_bytes(self, runs, size: int) -> bytes:
+    def _data(self, node: _Node, size: int) -> bytes:
+        if node.embedded is not None:
+            return node.embedded[:size]
         out, left = [], size
-        for lba, n, recorded in runs:
+        for lba, n, recorded in node.runs:
             n = min(n, left)
             if n <= 0:
                 break
@@ -286,88 +283,95 @@ class _ImageFS(DiscFS):
             left -= n
         return b"".join(out)
 
+    def _kids(self, node: _Node) -> list[_Node]:
+        key = id(node)  # nodes live as long as their parent's cached listing
+        if key not in self._dirs:
+            if node.size > _DIR_LIMIT:
+                raise SourceError(f"{_show(self.source)}: corrupt directory size {node.size}")
+            kids = self._udf_kids(node) if self.filesystem == "udf" else self._iso_kids(node)
+            self._dirs[key] = sorted(kids, key=lambda k: k.name)
+        return self._dirs[key]
+
     # -- ISO9660
     def _find_pvd(self) -> bytes | None:
         for s in range(16, 48):
-            if s * SECTOR >= self.size > 0:
+            if (s + 1) * SECTOR > self.size:
                 return None
             d = self._sectors(s, 1)
-            if d[1:6] != b"CD001":
-                return None  # end of the ISO descriptors (UDF's BEA01/NSR02 follow)
+            if d[1:6] != b"CD001" or d[0] == 255:
+                return None  # end of the ISO descriptors (UDF's BEA01/NSR02 may follow)
             if d[0] == 1:
                 return d if _u16(d, 128) == SECTOR else None
-            if d[0] == 255:
-                return None
         return None
 
     def _iso_record(self, r: bytes) -> _Node:
-        size = _u32(r, 10)
-        name = _text(r[33:33 + r[32]]).split(";")[0]
-        name = name.rstrip(".") if "." in name else name
+        size, name = _u32(r, 10), _text(r[33:33 + r[32]]).split(";")[0]
         t = _iso_time(r[18:25])
-        return _Node(name, bool(r[25] & 2), size, [(_u32(r, 2), size, True)], None, t, t)
+        return _Node(name.rstrip(".") if "." in name else name, bool(r[25] & 2), size,
+                     [(_u32(r, 2), size, True)], None, t, t)
 
-    def _iso_children(self, node: _Node) -> list[_Node]:
-        data, out, pos, more = self._runs_bytes(node.runs, node.size), [], 0, False
+    def _iso_kids(self, node: _Node) -> list[_Node]:
+        data, out, pos, more = self._data(node, node.size), [], 0, False
         while pos < len(data):
             n = data[pos]
-            if n == 0:  # records never cross sectors: the rest of this one is padding
+            if n == 0:  # records never cross a sector: the rest of this one is padding
                 pos = (pos // SECTOR + 1) * SECTOR
                 continue
             if n < 34 or pos + n > len(data):
                 raise SourceError(f"{_show(self.source)}: corrupt ISO9660 directory record")
-            rec = data[pos:pos + n]
-            pos += n
+            rec, pos = data[pos:pos + n], pos + n
             if rec[33:33 + rec[32]] in (b"\x00", b"\x01"):
-                continue
-            child = self._iso_record(rec)
-            if more and out[-1].name == child.name:  # multi-extent file: this record continues it
-                out[-1].size += child.size
-                out[-1].runs += child.runs
+                continue  # "." and ".."
+            kid = self._iso_record(rec)
+            if more and out[-1].name == kid.name:  # multi-extent file: this record continues it
+                out[-1].size += kid.size
+                out[-1].runs += kid.runs
             else:
-                out.append(child)
+                out.append(kid)
             more = bool(rec[25] & 0x80)
         return out
 
-    # -- UDF
+    # -- UDF (ECMA-167 / OSTA UDF)
     def _mount_udf(self) -> None:
         avdp = self._sectors(256, 1)
         if not _tag_ok(avdp, 2, 256):
-            return  # no UDF here: plain ISO9660
+            return  # no UDF here
         parts, lvd = {}, None
         for length, loc in (struct.unpack_from("<II", avdp, 16), struct.unpack_from("<II", avdp, 24)):
-            for s in range(loc, loc + min(length // SECTOR, 64)):
+            for s in range(loc, loc + min(length // SECTOR, 64)):  # main, then reserve sequence
                 d = self._sectors(s, 1)
-                if _tag_ok(d, 5, s):
+                if _tag_ok(d, 5, s):  # partition descriptor: number -> first sector
                     parts[_u16(d, 22)] = _u32(d, 188)
                 elif _tag_ok(d, 6, s):
                     lvd = d
                 elif not _tag_ok(d, _u16(d, 0), s) or _u16(d, 0) == 8:
-                    break  # terminator, or not a descriptor at all
+                    break  # terminating descriptor, or no descriptor at all
             if lvd is not None and parts:
                 break
         if lvd is None or not parts or _u32(lvd, 212) != SECTOR:
             raise SourceError(f"{_show(self.source)}: incomplete or unsupported UDF volume")
         self._pstart, pos = [], 440
         for _ in range(_u32(lvd, 268)):
-            mtype, mlen = lvd[pos], lvd[pos + 1]
-            ident = lvd[pos + 5:pos + 28].rstrip(b"\x00")
-            if mtype == 1 or (mtype == 2 and ident == b"*UDF Sparable Partition"):
-                # Sparing only remaps defective blocks; pressed discs read fine without it.
-                pnum = _u16(lvd, pos + 4) if mtype == 1 else _u16(lvd, pos + 38)
+            mtype, ident = lvd[pos], lvd[pos + 5:pos + 28].rstrip(b"\x00")
+            if mtype == 1 or ident == b"*UDF Sparable Partition":
+                # Sparing only remaps defective blocks: pressed discs read right without it.
+                pnum = _u16(lvd, pos + 4 if mtype == 1 else pos + 38)
                 if pnum not in parts:
                     raise SourceError(f"{_show(self.source)}: UDF partition {pnum} is missing")
                 self._pstart.append(parts[pnum])
             else:
                 raise SourceError(f"{_show(self.source)}: unsupported UDF partition map {ident!r}")
-            pos += max(mlen, 6)
-        fsd_block, fsd_part = _u32(lvd, 252), _u16(lvd, 256)
-        fsd = self._sectors(self._lba(fsd_part, fsd_block), 1)
+            pos += max(lvd[pos + 1], 6)
+        fsd = self._sectors(self._lba(_u16(lvd, 256), _u32(lvd, 252)), 1)
         if not _tag_ok(fsd, 256):
             raise SourceError(f"{_show(self.source)}: UDF file set descriptor not found")
-        self._root, self._parse = self._udf_node("", _u32(fsd, 404), _u16(fsd, 408)), self._udf_children
-        self._children(self._root, ())  # a truncated or corrupt root fails here, not later
-        self.label, self.filesystem = _dstring(lvd[84:212]) or None, "udf"
+        self.filesystem, self._root = "udf", self._udf_node("", _u32(fsd, 404), _u16(fsd, 408))
+        try:
+            self._kids(self._root)  # a truncated or corrupt root fails now, not later
+        except SourceError:
+            self.filesystem = None
+            raise
+        self.label = _dchars(lvd[84:84 + min(lvd[211], 127)]) or None  # dstring: length last
 
     def _lba(self, part: int, block: int) -> int:
         if part >= len(self._pstart):
@@ -376,43 +380,46 @@ class _ImageFS(DiscFS):
 
     def _udf_node(self, name: str, block: int, part: int) -> _Node:
         fe = self._sectors(self._lba(part, block), 1)
-        if _tag_ok(fe, 261):
-            size, t_c, t_m, lea, lad, base = _u32(fe, 56) | _u32(fe, 60) << 32, 84, 84, 168, 172, 176
-        elif _tag_ok(fe, 266):
-            size, t_c, t_m, lea, lad, base = _u32(fe, 56) | _u32(fe, 60) << 32, 104, 92, 208, 212, 216
+        if _tag_ok(fe, 261):  # File Entry: no creation time, take the modification time
+            t_c, t_m, lea, base = 84, 84, 168, 176
+        elif _tag_ok(fe, 266):  # Extended File Entry
+            t_c, t_m, lea, base = 104, 92, 208, 216
         else:
             raise SourceError(f"{_show(self.source)}: corrupt UDF file entry for {_show(name) or '/'}")
-        is_dir, atype = fe[27] == 4, _u16(fe, 34) & 7
+        size, is_dir, atype = struct.unpack_from("<Q", fe, 56)[0], fe[27] == 4, _u16(fe, 34) & 7
         start = base + _u32(fe, lea)
-        ads = fe[start:start + _u32(fe, lad)]
-        ctime, mtime = _udf_time(fe[t_c:t_c + 12]), _udf_time(fe[t_m:t_m + 12])
-        if atype == 3:  # data embedded in the ICB itself
-            return _Node(name, is_dir, size, [], bytes(ads[:size]), ctime, mtime)
-        return _Node(name, is_dir, size, self._udf_runs(ads, atype, part), None, ctime, mtime)
+        ads = fe[start:start + _u32(fe, lea + 4)]
+        node = _Node(name, is_dir, size, [], None, _udf_time(fe[t_c:t_c + 12]), _udf_time(fe[t_m:t_m + 12]))
+        if atype == 3:
+            node.embedded = bytes(ads[:size])
+        else:
+            node.runs = self._udf_runs(ads, atype, part)
+        return node
 
     def _udf_runs(self, ads: bytes, atype: int, part: int) -> list:
-        runs, step = [], {0: 8, 1: 16}.get(atype)
+        step = {0: 8, 1: 16}.get(atype)  # short_ad, long_ad
         if step is None:
             raise SourceError(f"{_show(self.source)}: unsupported UDF allocation type {atype}")
-        pos = 0
+        runs, pos, hops = [], 0, 0
         while pos + step <= len(ads):
             raw, block = _u32(ads, pos), _u32(ads, pos + 4)
             p = _u16(ads, pos + 8) if atype == 1 else part
             pos += step
-            length, kind = raw & 0x3FFFFFFF, raw >> 30
-            if length == 0:
+            if raw & 0x3FFFFFFF == 0:
                 break
-            if kind == 3:  # the list continues in an Allocation Extent Descriptor
+            if raw >> 30 == 3:  # the list goes on in an Allocation Extent Descriptor
+                hops += 1
+                if hops > 1024:
+                    raise SourceError(f"{_show(self.source)}: looping UDF allocation descriptors")
                 aed = self._sectors(self._lba(p, block), 1)
                 ads, pos = aed[24:24 + _u32(aed, 20)], 0
                 continue
-            runs.append((self._lba(p, block), length, kind == 0))
+            runs.append((self._lba(p, block), raw & 0x3FFFFFFF, raw >> 30 == 0))
         return runs
 
-    def _udf_children(self, node: _Node) -> list[_Node]:
-        data = node.embedded if node.embedded is not None else self._runs_bytes(node.runs, node.size)
-        out, pos = [], 0
-        while pos + 38 <= len(data):
+    def _udf_kids(self, node: _Node) -> list[_Node]:
+        data, out, pos = self._data(node, node.size), [], 0
+        while pos + 38 <= len(data):  # File Identifier Descriptors, back to back
             if not _tag_ok(data[pos:pos + 16], 257):
                 raise SourceError(f"{_show(self.source)}: corrupt UDF directory {_show(node.name) or '/'}")
             chars, lfi, liu = data[pos + 18], data[pos + 19], _u16(data, pos + 36)
@@ -422,42 +429,6 @@ class _ImageFS(DiscFS):
             if not chars & 0x0C:  # skip deleted entries and the parent link
                 out.append(self._udf_node(name, block, part))
         return out
-
-    # -- public API
-    def _node(self, path: str) -> _Node:
-        node, parts = self._root, _split(path)
-        for i, part in enumerate(parts):
-            kids = self._children(node, tuple(p.casefold() for p in parts[:i])) if node.is_dir else []
-            name = _pick((k.name for k in kids), part)
-            if name is None:
-                raise MissingFile(f"{_show(path)} is not on {_show(self.source)}")
-            node = next(k for k in kids if k.name == name)
-        return node
-
-    def _children(self, node: _Node, key: tuple) -> list[_Node]:
-        if key not in self._dirs:
-            self._dirs[key] = sorted(self._parse(node), key=lambda k: k.name)
-        return self._dirs[key]
-
-    def listdir(self, path: str = "") -> list[Entry]:
-        node = self._node(path)
-        if not node.is_dir:
-            raise MissingFile(f"{_show(path)} on {_show(self.source)} is not a directory")
-        return [k.entry() for k in self._children(node, tuple(p.casefold() for p in _split(path)))]
-
-    def read(self, path: str, limit: int | None = None) -> bytes:
-        node = self._node(path)
-        if node.is_dir:
-            raise MissingFile(f"{_show(path)} on {_show(self.source)} is a directory")
-        size = node.size if limit is None else max(0, min(limit, node.size))
-        if node.embedded is not None:
-            return node.embedded[:size]
-        return self._runs_bytes(node.runs, size)
-
-    def file_extent(self, path: str) -> tuple[int, int] | None:
-        node = self._node(path)
-        lba = _contiguous(node.runs)
-        return None if lba is None or node.is_dir else (lba, node.size)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -471,47 +442,31 @@ class _FolderFS(DiscFS):
     kind = filesystem = "folder"
 
     def __init__(self, root: str):
-        self.source, self._root = root, root
+        self.source = root
+        self._root = _Node("", True, 0, [], None, None, None, root)
 
-    def _real(self, path: str) -> str:
-        real = self._root
-        for part in _split(path):
-            try:
-                name = part if os.path.lexists(os.path.join(real, part)) else _pick(os.listdir(real), part)
-            except OSError:
-                name = None
-            if name is None:
-                raise MissingFile(f"{_show(path)} is not in {_show(self.source)}")
-            real = os.path.join(real, name)
-        return real
-
-    def listdir(self, path: str = "") -> list[Entry]:
-        real, out = self._real(path), []
+    def _kids(self, node: _Node) -> list[_Node]:
+        out = []
         try:
-            with os.scandir(real) as it:
+            with os.scandir(node.real) as it:
                 for de in it:
                     try:
                         st, is_dir = de.stat(), de.is_dir()
                     except OSError:
                         continue  # a dangling link is no part of the disc
-                    out.append(Entry(de.name, 0 if is_dir else st.st_size, is_dir, None,
+                    out.append(_Node(de.name, is_dir, 0 if is_dir else st.st_size, [], None,
                                      datetime.fromtimestamp(st.st_ctime, timezone.utc),
-                                     datetime.fromtimestamp(st.st_mtime, timezone.utc)))
-        except NotADirectoryError:
-            raise MissingFile(f"{_show(path)} in {_show(self.source)} is not a directory") from None
+                                     datetime.fromtimestamp(st.st_mtime, timezone.utc), de.path))
         except OSError as e:
-            raise SourceError(f"cannot read {_show(real)}: {e.strerror}") from None
-        return sorted(out, key=lambda e: e.name)
+            raise SourceError(f"cannot read {_show(node.real)}: {e.strerror}") from None
+        return sorted(out, key=lambda k: k.name)
 
-    def read(self, path: str, limit: int | None = None) -> bytes:
-        real = self._real(path)
+    def _data(self, node: _Node, size: int) -> bytes:
         try:
-            with open(real, "rb") as f:
-                data = f.read() if limit is None else f.read(max(0, limit))
-        except IsADirectoryError:
-            raise MissingFile(f"{_show(path)} in {_show(self.source)} is a directory") from None
+            with open(node.real, "rb") as f:
+                data = f.read(size)
         except OSError as e:
-            raise SourceError(f"cannot read {_show(real)}: {e.strerror}") from None
+            raise SourceError(f"cannot read {_show(node.real)}: {e.strerror}") from None
         self.bytes_read += len(data)
         return data
 
@@ -519,14 +474,14 @@ class _FolderFS(DiscFS):
 # ---------------------------------------------------------------- entry points
 
 def _folder_root(path: str) -> str:
+    """The folder holding VIDEO_TS or BDMV, whether given that folder or the one inside it."""
     try:
         names = os.listdir(path)
     except OSError as e:
         raise SourceError(f"cannot read {_show(path)}: {e.strerror}") from None
     if any(n.upper() in ("VIDEO_TS", "BDMV") and os.path.isdir(os.path.join(path, n)) for n in names):
         return path
-    base = os.path.basename(os.path.normpath(path)).upper()
-    if base in ("VIDEO_TS", "BDMV"):
+    if os.path.basename(os.path.normpath(path)).upper() in ("VIDEO_TS", "BDMV"):
         return os.path.dirname(os.path.abspath(path))
     if not names:
         raise SourceError(f"{_show(path)} is an empty folder, not a disc")
@@ -534,7 +489,7 @@ def _folder_root(path: str) -> str:
 
 
 def open_disc(source: str | Path) -> DiscFS:
-    """Open a drive, an image or a folder; raise SourceError if it is not a readable disc."""
+    """Open a drive, an image or a folder; SourceError (NoDisc for an empty drive) otherwise."""
     path = os.fspath(source)
     show = _show(path)
     try:
@@ -545,26 +500,23 @@ def open_disc(source: str | Path) -> DiscFS:
         raise SourceError(f"cannot access {show}: {e.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
         return _FolderFS(_folder_root(path))
-    if stat.S_ISREG(st.st_mode):
-        kind = "image"
-    elif stat.S_ISBLK(st.st_mode):
-        kind = "drive"
-    else:
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISBLK(st.st_mode)):
         raise SourceError(f"{show} is not a disc image, drive or folder")
-    try:
+    try:  # a drive is read exactly like an image: sectors at offsets
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as e:
         if e.errno == errno.ENOMEDIUM:
             raise NoDisc(f"no disc in {show}") from None
         raise SourceError(f"cannot open {show}: {e.strerror}") from None
     try:
-        return _ImageFS(path, kind, fd)
+        return _ImageFS(path, "image" if stat.S_ISREG(st.st_mode) else "drive", fd)
     except BaseException:
         os.close(fd)
         raise
 
 
 def disc_type(fs: DiscFS) -> str:
+    """"dvd" (VIDEO_TS/VIDEO_TS.IFO), "bluray" (BDMV/index.bdmv) or "data"."""
     if fs.exists("VIDEO_TS/VIDEO_TS.IFO"):
         return "dvd"
     if fs.exists("BDMV/index.bdmv"):

@@ -13,9 +13,11 @@ import sys
 import click
 
 from digitizer import __version__
+from digitizer.complete import complete_fingerprints, complete_sources
 from digitizer.errors import DigitizerError, Interrupted, EXIT_CODES
 
-EPILOG_EXIT = "Exit codes: " + ", ".join(f"{k} {v.split(':')[0]}" for k, v in EXIT_CODES.items())
+EPILOG_EXIT = ("Exit codes: 0 ok, 1 error, 2 usage, 3 external tool missing or failed, "
+               "4 no disc or unreadable source, 130 interrupted (see man digitizer).")
 
 
 class Env:
@@ -148,7 +150,8 @@ def catalog_rebuild(env):
 
 
 @catalog.command("events", short_help="Print the event history.")
-@click.option("--fingerprint", help="Only this disc's events.")
+@click.option("--fingerprint", help="Only this disc's events.",
+              shell_complete=complete_fingerprints)
 @click.option("--limit", default=50, show_default=True, help="How many events, newest first.")
 @pass_env
 def catalog_events(env, fingerprint, limit):
@@ -190,7 +193,7 @@ def each_source(sources, fn, out):
 
 # -- detect / fingerprint / scan ------------------------------------------------------
 @cli.command(short_help="List drives, or say what each source is.")
-@click.argument("sources", nargs=-1, type=click.Path())
+@click.argument("sources", nargs=-1, type=click.Path(), shell_complete=complete_sources)
 @click.option("--table", is_flag=True, help="A readable table instead of JSON.")
 @json_option
 @pass_env
@@ -246,7 +249,7 @@ def _cell(value) -> str:
 
 
 @cli.command(short_help="Identify discs by content (reads only the IFO files).")
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1, required=True, shell_complete=complete_sources)
 @json_option
 @pass_env
 def fingerprint(env, sources, as_array):
@@ -269,7 +272,7 @@ def fingerprint(env, sources, as_array):
 
 
 @cli.command(short_help="List every title with streams, chapters and role.")
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1, required=True, shell_complete=complete_sources)
 @click.option("--no-probe", is_flag=True,
               help="Skip the interlace probe (reads a second of video per title).")
 @json_option
@@ -306,7 +309,7 @@ def scans_from(env, args, objects, probe=True) -> list[dict]:
 
 # -- rip / transcode / insert ---------------------------------------------------------
 @cli.command(short_help="Rip titles losslessly to MKV in the staging folder.")
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1, required=True, shell_complete=complete_sources)
 @click.option("--title", "-t", "numbers", multiple=True, type=int,
               help="Rip this title number (repeatable).")
 @click.option("--main", is_flag=True, help="Only the main feature (or the episodes).")

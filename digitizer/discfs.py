@@ -8,8 +8,15 @@ identifying a disc touches only the descriptors, a few directories and the small
 ``Entry.ctime`` is the ISO9660 recording time, the creation time of a UDF Extended File
 Entry or, for a UDF 1.02 File Entry (which has none), its modification time; for a folder it
 is ``st_ctime``, as pydvdid uses it. Names are returned as stored, with ISO9660's ``;1``
-dropped; lookups take exact names first, then ignore case. Labels are raw decoded text:
-callers must treat them as data (they can be ``../../etc`` or hold control characters).
+dropped; lookups take exact names first, then ignore case.
+
+``label`` is the ISO9660 volume id (trailing spaces dropped) when there is one, else the UDF
+logical volume identifier (OSTA CS0, 8- or 16-bit). ISO9660 wins because mastering tools
+keep the label given there byte for byte while rewriting the UDF copy (genisoimage turns
+``../../etc`` into ``.._.._etc``), and because lsdvd reports the ISO9660 one; pressed discs
+carry the same text in both. Both are kept as ``iso_label`` and ``udf_label``. Labels are
+raw decoded text, never sanitised: callers must treat them as data (``../../etc``,
+``$(reboot)``, control characters).
 
 Not supported (yet): UDF virtual and metadata partitions (UDF 2.50 Blu-ray with no ISO9660
 bridge), extended_ad, Joliet/Rock Ridge names (DVD and BD names are plain upper-case 8.3).
@@ -60,9 +67,11 @@ class _Node:
     ctime: datetime | None
     mtime: datetime | None
     real: str | None = None  # a folder's file
+    kids: list | None = None  # a directory's listing, once read
 
     def entry(self) -> Entry:
-        return Entry(self.name, self.size, self.is_dir, _contiguous(self.runs), self.ctime, self.mtime)
+        lba = _contiguous(self.runs)
+        return Entry(self.name, self.size, self.is_dir, lba, self.ctime, self.mtime)
 
 
 def _contiguous(runs) -> int | None:
@@ -102,12 +111,23 @@ class DiscFS:
     source: str
     kind: str  # "image" | "drive" | "folder"
     filesystem: str | None  # "udf" | "iso9660" | "folder"
-    label: str | None = None
+    label: str | None = None  # iso_label, else udf_label (module docstring says why)
+    iso_label: str | None = None
+    udf_label: str | None = None
     bytes_read: int = 0
+    udf_error: str | None = None  # why a broken UDF volume was passed over for ISO9660
     _root: _Node
 
-    def _kids(self, node: _Node) -> list[_Node]:
+    def _list(self, node: _Node) -> list[_Node]:
         raise NotImplementedError
+
+    def _kids(self, node: _Node) -> list[_Node]:
+        if node.kids is None:
+            # A name no path can reach ("..", "a/b") is hostile or broken: callers never see it.
+            kids = [k for k in self._list(node)
+                    if k.name.strip(".") and "/" not in k.name and "\0" not in k.name]
+            node.kids = sorted(kids, key=lambda k: k.name)
+        return node.kids
 
     def _data(self, node: _Node, size: int) -> bytes:
         raise NotImplementedError
@@ -173,9 +193,10 @@ def _u32(b, o):
 def _iso_time(b: bytes) -> datetime | None:
     y, mo, d, h, mi, s, off = struct.unpack("6Bb", b[:7])
     try:
-        return datetime(1900 + y, mo, d, h, mi, s, tzinfo=timezone.utc) - timedelta(minutes=15 * off)
+        t = datetime(1900 + y, mo, d, h, mi, s, tzinfo=timezone.utc)
     except ValueError:  # all-zero "not specified" dates
         return None
+    return t - timedelta(minutes=15 * off)
 
 
 def _udf_time(b: bytes) -> datetime | None:
@@ -213,8 +234,7 @@ class _ImageFS(DiscFS):
     def __init__(self, path: str, kind: str, fd: int):
         self.source, self.kind, self._fd = path, kind, fd
         self._cache: dict[int, bytes] = {}
-        self._dirs: dict[int, list[_Node]] = {}
-        self.filesystem = self.udf_error = None  # udf_error: why a UDF volume was passed over
+        self.filesystem = None
         try:
             self.size = os.lseek(fd, 0, os.SEEK_END)
         except OSError as e:
@@ -226,7 +246,8 @@ class _ImageFS(DiscFS):
         pvd = self._find_pvd()
         volume = _u32(pvd, 80) * SECTOR if pvd else 0
         if kind == "image" and volume > self.size:
-            raise Truncated(f"{_show(path)} is truncated: the volume is {volume} bytes, the file {self.size}")
+            raise Truncated(f"{_show(path)} is truncated: the volume is {volume} bytes, "
+                            f"the file only {self.size}")
         if self.size >= 257 * SECTOR:
             try:
                 self._mount_udf()
@@ -235,14 +256,16 @@ class _ImageFS(DiscFS):
             except SourceError as e:
                 if pvd is None:
                     raise
-                self.udf_error, self._dirs, self.label = e.message, {}, None
+                self.udf_error = e.message
         if self.filesystem is None:
             if pvd is None:
-                raise SourceError(f"{_show(path)} is not a disc image (no UDF or ISO9660 file system)")
-            self.filesystem, self._root = "iso9660", self._iso_record(pvd[156:190])
+                raise SourceError(f"{_show(path)} is not a disc image (no UDF or ISO9660 found)")
+            self._list, self._root = self._iso_kids, self._iso_record(pvd[156:190])
             self._kids(self._root)  # a truncated or corrupt root fails now, not later
-        if self.label is None and pvd is not None:
-            self.label = _text(pvd[40:72]).rstrip(" \x00") or None
+            self.filesystem = "iso9660"
+        if pvd is not None:
+            self.iso_label = _text(pvd[40:72]).rstrip(" \x00") or None
+        self.label = self.iso_label or self.udf_label
 
     def _oserror(self, e: OSError) -> SourceError:
         if e.errno == errno.ENOMEDIUM:
@@ -256,8 +279,9 @@ class _ImageFS(DiscFS):
             raise self._oserror(e) from None
         self.bytes_read += len(data)
         if len(data) < count * SECTOR:
-            raise Truncated(f"{_show(self.source)} is truncated: sector {lba + len(data) // SECTOR} "
-                            f"is beyond its end ({self.size} bytes)")
+            sector = lba + len(data) // SECTOR
+            raise Truncated(f"{_show(self.source)} is truncated: sector {sector} is beyond its end "
+                            f"({self.size} bytes)")
         return data
 
     def _sectors(self, lba: int, count: int) -> bytes:
@@ -283,15 +307,6 @@ class _ImageFS(DiscFS):
             left -= n
         return b"".join(out)
 
-    def _kids(self, node: _Node) -> list[_Node]:
-        key = id(node)  # nodes live as long as their parent's cached listing
-        if key not in self._dirs:
-            if node.size > _DIR_LIMIT:
-                raise SourceError(f"{_show(self.source)}: corrupt directory size {node.size}")
-            kids = self._udf_kids(node) if self.filesystem == "udf" else self._iso_kids(node)
-            self._dirs[key] = sorted(kids, key=lambda k: k.name)
-        return self._dirs[key]
-
     # -- ISO9660
     def _find_pvd(self) -> bytes | None:
         for s in range(16, 48):
@@ -310,8 +325,13 @@ class _ImageFS(DiscFS):
         return _Node(name.rstrip(".") if "." in name else name, bool(r[25] & 2), size,
                      [(_u32(r, 2), size, True)], None, t, t)
 
+    def _dir_data(self, node: _Node) -> bytes:
+        if node.size > _DIR_LIMIT:
+            raise SourceError(f"{_show(self.source)}: corrupt directory size {node.size}")
+        return self._data(node, node.size)
+
     def _iso_kids(self, node: _Node) -> list[_Node]:
-        data, out, pos, more = self._data(node, node.size), [], 0, False
+        data, out, pos, more = self._dir_data(node), [], 0, False
         while pos < len(data):
             n = data[pos]
             if n == 0:  # records never cross a sector: the rest of this one is padding
@@ -337,8 +357,9 @@ class _ImageFS(DiscFS):
         if not _tag_ok(avdp, 2, 256):
             return  # no UDF here
         parts, lvd = {}, None
-        for length, loc in (struct.unpack_from("<II", avdp, 16), struct.unpack_from("<II", avdp, 24)):
-            for s in range(loc, loc + min(length // SECTOR, 64)):  # main, then reserve sequence
+        for at in (16, 24):  # main, then reserve volume descriptor sequence
+            length, loc = struct.unpack_from("<II", avdp, at)
+            for s in range(loc, loc + min(length // SECTOR, 64)):
                 d = self._sectors(s, 1)
                 if _tag_ok(d, 5, s):  # partition descriptor: number -> first sector
                     parts[_u16(d, 22)] = _u32(d, 188)
@@ -365,13 +386,10 @@ class _ImageFS(DiscFS):
         fsd = self._sectors(self._lba(_u16(lvd, 256), _u32(lvd, 252)), 1)
         if not _tag_ok(fsd, 256):
             raise SourceError(f"{_show(self.source)}: UDF file set descriptor not found")
-        self.filesystem, self._root = "udf", self._udf_node("", _u32(fsd, 404), _u16(fsd, 408))
-        try:
-            self._kids(self._root)  # a truncated or corrupt root fails now, not later
-        except SourceError:
-            self.filesystem = None
-            raise
-        self.label = _dchars(lvd[84:84 + min(lvd[211], 127)]) or None  # dstring: length last
+        self._list, self._root = self._udf_kids, self._udf_node("", _u32(fsd, 404), _u16(fsd, 408))
+        self._kids(self._root)  # a truncated or corrupt root fails now, not later
+        self.udf_label = _dchars(lvd[84:84 + min(lvd[211], 127)]) or None  # dstring: length last
+        self.filesystem = "udf"
 
     def _lba(self, part: int, block: int) -> int:
         if part >= len(self._pstart):
@@ -385,11 +403,12 @@ class _ImageFS(DiscFS):
         elif _tag_ok(fe, 266):  # Extended File Entry
             t_c, t_m, lea, base = 104, 92, 208, 216
         else:
-            raise SourceError(f"{_show(self.source)}: corrupt UDF file entry for {_show(name) or '/'}")
+            raise SourceError(f"{_show(self.source)}: corrupt UDF file entry {_show(name) or '/'}")
         size, is_dir, atype = struct.unpack_from("<Q", fe, 56)[0], fe[27] == 4, _u16(fe, 34) & 7
         start = base + _u32(fe, lea)
         ads = fe[start:start + _u32(fe, lea + 4)]
-        node = _Node(name, is_dir, size, [], None, _udf_time(fe[t_c:t_c + 12]), _udf_time(fe[t_m:t_m + 12]))
+        ctime, mtime = _udf_time(fe[t_c:t_c + 12]), _udf_time(fe[t_m:t_m + 12])
+        node = _Node(name, is_dir, size, [], None, ctime, mtime)
         if atype == 3:
             node.embedded = bytes(ads[:size])
         else:
@@ -418,10 +437,10 @@ class _ImageFS(DiscFS):
         return runs
 
     def _udf_kids(self, node: _Node) -> list[_Node]:
-        data, out, pos = self._data(node, node.size), [], 0
+        data, out, pos = self._dir_data(node), [], 0
         while pos + 38 <= len(data):  # File Identifier Descriptors, back to back
             if not _tag_ok(data[pos:pos + 16], 257):
-                raise SourceError(f"{_show(self.source)}: corrupt UDF directory {_show(node.name) or '/'}")
+                raise SourceError(f"{_show(self.source)}: corrupt UDF directory {_show(node.name)}")
             chars, lfi, liu = data[pos + 18], data[pos + 19], _u16(data, pos + 36)
             block, part = _u32(data, pos + 24), _u16(data, pos + 28)
             name = _dchars(data[pos + 38 + liu:pos + 38 + liu + lfi])
@@ -445,7 +464,7 @@ class _FolderFS(DiscFS):
         self.source = root
         self._root = _Node("", True, 0, [], None, None, None, root)
 
-    def _kids(self, node: _Node) -> list[_Node]:
+    def _list(self, node: _Node) -> list[_Node]:
         out = []
         try:
             with os.scandir(node.real) as it:
@@ -459,7 +478,7 @@ class _FolderFS(DiscFS):
                                      datetime.fromtimestamp(st.st_mtime, timezone.utc), de.path))
         except OSError as e:
             raise SourceError(f"cannot read {_show(node.real)}: {e.strerror}") from None
-        return sorted(out, key=lambda k: k.name)
+        return out
 
     def _data(self, node: _Node, size: int) -> bytes:
         try:
@@ -479,7 +498,8 @@ def _folder_root(path: str) -> str:
         names = os.listdir(path)
     except OSError as e:
         raise SourceError(f"cannot read {_show(path)}: {e.strerror}") from None
-    if any(n.upper() in ("VIDEO_TS", "BDMV") and os.path.isdir(os.path.join(path, n)) for n in names):
+    if any(n.upper() in ("VIDEO_TS", "BDMV") and os.path.isdir(os.path.join(path, n))
+           for n in names):
         return path
     if os.path.basename(os.path.normpath(path)).upper() in ("VIDEO_TS", "BDMV"):
         return os.path.dirname(os.path.abspath(path))

@@ -37,9 +37,10 @@ that a disc can be looked up in other people's databases.
     HashMediaDisc`` + TheDiscDb.Core ``HashingExtensions.CalculateHash``): MD5 over the
     size of every file in ``VIDEO_TS`` (``Directory.GetFiles``, so regular files only, all
     of them: IFO, BUP and VOB) ordered by name, each size as an 8-byte little-endian signed
-    integer; no names, dates or contents. .NET orders names with the culture comparer; for
-    DVD names (upper case, same length, ``_`` and ``.`` at the same places) that is plain
-    name order, which we use. Size-only: two discs with identical file sizes collide.
+    integer; no names, dates or contents. .NET orders names with the culture comparer, which
+    looks at case last; we sort by case-folded name, which for DVD names (upper case, same
+    length, ``_`` and ``.`` at the same places) is plain name order. Size-only: two discs
+    whose files have the same sizes collide.
     (TheDiscDb's newer code also keys DVDs by ``DvdDiscId``, the same value as our
     ``dvdread_md5`` in upper case.)
 """
@@ -57,6 +58,7 @@ from .errors import SourceError
 _VMG = "VIDEO_TS/VIDEO_TS.IFO"
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
 _CRC64_POLY = 0x92C64265D32139A4  # reflected form, as pydvdid/Windows use it
+_IFO_LIMIT = 8 << 20  # real IFOs stay well under 1 MiB; a bigger one is corrupt or hostile
 
 
 def dvd_ids(fs: DiscFS) -> dict:
@@ -77,20 +79,27 @@ def primary(ids: dict) -> str:
 
 def _read_or_none(fs: DiscFS, path: str, limit: int | None = None) -> bytes | None:
     try:
-        return fs.read(path, limit)
+        size = fs.stat(path).size
     except MissingFile:
         return None
+    if limit is None and size > _IFO_LIMIT:
+        raise SourceError(f"{_show(fs.source)}: {path} is {size} bytes, too big for an IFO")
+    return fs.read(path, limit)
 
 
 def _title_sets(fs: DiscFS, vmg: bytes) -> int:
-    for data in (vmg, _read_or_none(fs, "VIDEO_TS/VIDEO_TS.BUP")):
+    for data in (vmg, None):
+        if data is None:  # like libdvdread's ifoOpen, try the backup only when the IFO fails
+            data = _read_or_none(fs, "VIDEO_TS/VIDEO_TS.BUP")
         if data and len(data) >= 0x40 and data.startswith(b"DVDVIDEO-VMG"):
             return struct.unpack_from(">H", data, 0x3E)[0]
     raise SourceError(f"{_show(fs.source)}: VIDEO_TS.IFO is not a DVD-Video manager IFO")
 
 
 def dvdread_md5(fs: DiscFS) -> str:
-    vmg = fs.read(_VMG)
+    vmg = _read_or_none(fs, _VMG)
+    if vmg is None:
+        raise SourceError(f"{_show(fs.source)} is not a DVD-Video: it has no VIDEO_TS/VIDEO_TS.IFO")
     md5 = hashlib.md5()
     for title in range(min(_title_sets(fs, vmg) + 1, 10)):
         data = vmg if title == 0 else _read_or_none(fs, f"VIDEO_TS/VTS_{title:02d}_0.IFO")
@@ -139,13 +148,13 @@ def dvd_crc64(fs: DiscFS, files: list[Entry] | None = None) -> str | None:
         if seconds < 0:
             return None
         parts.append(struct.pack("<QI", seconds * 10_000_000, e.size & 0xFFFFFFFF))
-        parts.append(e.name.encode("utf-8") + b"\0")
+        parts.append(e.name.encode("utf-8", "surrogateescape") + b"\0")
     parts += [fs.read(_VMG, 65536), vts1]
     return format(crc64(b"".join(parts)), "016x")
 
 
 def thediscdb_hash(files: list[Entry]) -> str:
     md5 = hashlib.md5()
-    for e in sorted((e for e in files if not e.is_dir), key=lambda e: e.name):
+    for e in sorted((e for e in files if not e.is_dir), key=lambda e: (e.name.casefold(), e.name)):
         md5.update(struct.pack("<q", e.size))
     return md5.hexdigest().upper()

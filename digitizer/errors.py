@@ -75,3 +75,11 @@ class Conflict(DigitizerError):
 
 class Interrupted(DigitizerError):
     exit_code = INTERRUPTED
+
+
+def warn(message: str, kind: str = "warning") -> None:
+    """A one-line warning or notice on stderr: work goes on."""
+    import sys
+
+    sys.stderr.write(f"digitizer: {kind}: {message}\n")
+    sys.stderr.flush()

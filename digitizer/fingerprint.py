@@ -14,12 +14,12 @@ from digitizer import markers
 from digitizer.discfs import disc_type, open_disc
 from digitizer.discid import dvd_ids, primary
 from digitizer.errors import SourceError
-from digitizer.names import inside, safe_component
+from digitizer.names import inside, label_slug
 
 
 def disc_folder(staging: Path, label: str | None, fingerprint: str) -> Path:
     """The disc's staging folder: a sanitised label (data, never a path) + the fingerprint."""
-    name = f"{safe_component(label or 'disc', fallback='disc', max_len=60)}-{fingerprint[:12]}"
+    name = f"{label_slug(label)}-{fingerprint[:12]}"
     return inside(staging, Path(staging) / name)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from digitizer import markers
 from digitizer.errors import Conflict, UsageError, VerificationFailed
-from digitizer.names import inside, safe_component
+from digitizer.names import inside, label_slug, safe_component
 from digitizer.steps import claimed
 
 EXTRA_TYPES = {"featurette": "Featurettes", "behindthescenes": "Behind The Scenes",
@@ -47,7 +47,7 @@ def destination(library: Path, ident: Identity, item: dict, *, episode: int | No
                 extra_type: str = "other") -> Path:
     """Where an item goes; `item` carries role, title and label (from markers)."""
     role = item.get("role")
-    tail = f"{safe_component(item.get('label') or 'disc', 'disc', 40)} - title {item['title']:02d}.mkv"
+    tail = f"{label_slug(item.get('label'))} - title {item['title']:02d}.mkv"
     folder_type = EXTRA_TYPES.get(extra_type.replace(" ", "").replace("_", "").lower())
     if folder_type is None:
         raise UsageError(f"unknown extra type {extra_type!r}; one of {', '.join(EXTRA_TYPES)}")

@@ -31,3 +31,13 @@ def inside(root: Path, path: Path) -> Path:
     if resolved != root and root not in resolved.parents:
         raise UsageError(f"refusing to write outside {root}: {path}")
     return resolved
+
+
+def label_slug(label: str | None, fallback: str = "disc", max_len: int = 40) -> str:
+    """A volume label as a conservative folder name: letters, digits, `_`, `.`, `-` only.
+
+    Labels come from the disc, so unlike names the user types they keep nothing a shell
+    or a script might read as syntax (`$`, `(`, quotes, spaces)."""
+    text = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", label or ""))
+    text = re.sub(r"\.{2,}", ".", text)
+    return safe_component(text.strip("_"), fallback=fallback, max_len=max_len)

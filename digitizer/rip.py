@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from digitizer import drives, markers, media, roles, tools
-from digitizer.errors import NoSpace, UsageError
+from digitizer.errors import NoSpace, UsageError, warn
 from digitizer.progress import Bar
 from digitizer.steps import claimed
 
@@ -159,9 +159,7 @@ def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, ro
     if todo and cfg.eject_after_rip and drives.is_block_device(source):
         warning = drives.eject(source, cfg.eject)
         if warning:
-            import sys
-
-            print(f"digitizer: warning: {warning}", file=sys.stderr)
+            warn(warning)
         catalog.add_event("disc_ejected", fp, source=source)
     if chosen:
         catalog.add_event("disc_read", fp, titles=[t["title"] for t in chosen])

@@ -10,8 +10,8 @@ The rules, in order (each title gets the first role that fits):
               and it has a chapter mark (within 0.5 s) where each of them ends.
 4. main / episode: the candidates are the titles at least 0.7 x the longest remaining one
               (HandBrake's main-feature threshold). Three or more candidates of similar
-              length (each within 30 % of their median) make a TV disc: those are episodes,
-              numbered in title order. Otherwise the longest candidate is the main feature
+              length (each within 30 % of their median), or two that a play-all title
+              plays, make a TV disc: those are episodes, numbered in title order. Otherwise the longest candidate is the main feature
               (ties: the lower title number, the one players reach first).
 5. extra      everything else.
 """
@@ -39,13 +39,14 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= max(2.0, 0.01 * max(a, b))
 
 
-def _is_play_all(t: dict, others: list[dict]) -> bool:
+def _play_all_members(t: dict, others: list[dict]) -> list[dict] | None:
+    """The titles `t` plays in a row, if it is a play-all title."""
     cells = _cells(t)
     if cells:
         covered = [o for o in others if _cells(o) and set(_cells(o)) <= set(cells)]
         union = set().union(*(_cells(o) for o in covered)) if covered else set()
         if len(covered) >= 2 and union == set(cells):
-            return True
+            return covered
     # Authoring tools that copy instead of sharing cells: a run of consecutive titles whose
     # lengths add up to this one, with a chapter mark at every join (a coincidental sum of
     # lengths alone is common: a 30 s main and extras of 18 s and 12 s).
@@ -57,11 +58,11 @@ def _is_play_all(t: dict, others: list[dict]) -> bool:
             total += ordered[j]["duration"]
             if j > i and _close(total, t["duration"]):
                 if all(any(abs(m - join) <= JOIN_TOLERANCE for m in marks) for join in joins):
-                    return True
+                    return ordered[i:j + 1]
             joins.append(total)
             if total > t["duration"] * 1.02 + 2:
                 break
-    return False
+    return None
 
 
 def assign(titles: list[dict], min_seconds: float) -> list[dict]:
@@ -85,13 +86,16 @@ def assign(titles: list[dict], min_seconds: float) -> list[dict]:
             seen_cells[cells] = t["title"]
         seen_sig[sig] = t["title"]
     # Longest first: a play-all is longer than each of the titles it plays.
+    played = set()
     for t in sorted(titles, key=lambda t: -t["duration"]):
         if t["role"]:
             continue
         others = [o for o in titles if o is not t and o["role"] is None
                   and o["duration"] < t["duration"]]
-        if len(others) >= 2 and _is_play_all(t, others):
+        members = _play_all_members(t, others) if len(others) >= 2 else None
+        if members:
             t["role"] = "play_all"
+            played.update(m["title"] for m in members)
     rest = [t for t in titles if t["role"] is None]
     if not rest:
         return titles
@@ -99,7 +103,9 @@ def assign(titles: list[dict], min_seconds: float) -> list[dict]:
     candidates = [t for t in rest if t["duration"] >= MAIN_RATIO * longest]
     median = statistics.median(t["duration"] for t in candidates)
     similar = all(abs(t["duration"] - median) <= EPISODE_SPREAD * median for t in candidates)
-    if len(candidates) >= 3 and similar:
+    # Two similar titles are episodes only when a play-all title plays them both.
+    if similar and (len(candidates) >= 3 or
+                    (len(candidates) == 2 and {t["title"] for t in candidates} <= played)):
         for n, t in enumerate(sorted(candidates, key=lambda t: t["title"]), 1):
             t["role"] = "episode"
             t["episode"] = n

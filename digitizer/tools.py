@@ -91,16 +91,35 @@ class Completed:
     stderr: str
 
 
-def _last_line(text: str) -> str:
-    for line in reversed(_SPLIT.split(text.encode(errors="replace"))):
-        line = line.decode(errors="replace").strip()
-        if line:
+# ffmpeg closes a failure with generic lines; the cause is the line before them.
+_GENERIC = re.compile(r"Conversion failed!|Nothing was written into output file|"
+                      r"Error opening output files?|Error while filtering|^Exiting normally|"
+                      r"^\[q\] command received|Error opening input files?")
+_CONTEXT = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\] ")
+
+
+def _last_line(text) -> str:
+    """The tool's last meaningful stderr line, without ffmpeg's `[ctx @ 0x...]` prefix."""
+    lines = text if isinstance(text, (list, collections.deque)) else \
+        [l.decode(errors="replace") for l in _SPLIT.split(text.encode(errors="replace"))]
+    fallback = ""
+    for line in reversed(lines):
+        line = _CONTEXT.sub("", line.strip())
+        if not line:
+            continue
+        fallback = fallback or line
+        if not _GENERIC.search(line):
             return line
-    return ""
+    return fallback
+
+
+def display_name(program: str) -> str:
+    name = os.path.basename(program)
+    return "ffmpeg" if name.startswith("ffmpeg") else name
 
 
 def _failure(argv: list[str], code: int, stderr_tail: str) -> ToolFailed:
-    name = os.path.basename(argv[0])
+    name = display_name(argv[0])
     if code < 0:
         try:
             why = f"killed by {signal.Signals(-code).name}"
@@ -187,7 +206,7 @@ class Process:
     def wait(self, check: bool = True) -> int:
         code = self.proc.wait()
         if check and code != 0:
-            raise _failure(self.argv, code, self.stderr_tail[-1] if self.stderr_tail else "")
+            raise _failure(self.argv, code, _last_line(self.stderr_tail))
         return code
 
     def kill(self, grace: float = 2.0) -> None:

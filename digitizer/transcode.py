@@ -10,12 +10,11 @@ this machine, the software encoder of the preset runs instead, with a one-line n
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
 from digitizer import markers, media, tools
-from digitizer.errors import ToolFailed, UsageError
+from digitizer.errors import ToolFailed, UsageError, warn
 from digitizer.progress import Bar
 from digitizer.steps import claimed
 
@@ -34,8 +33,9 @@ PRESETS: dict[str, dict] = {
             "audio": "keep", "subtitles": True},
     "h264-vaapi": {"description": "H.264 on a VA-API GPU (Intel/AMD), x264 when none works",
                    "hw": "vaapi",
-                   "hw_video": ["-vaapi_device", "/dev/dri/renderD128", "-filter:v:0",
-                                "format=nv12,hwupload", "-c:v", "h264_vaapi", "-qp", "22"],
+                   "hw_input": ["-vaapi_device", "/dev/dri/renderD128"],
+                   "hw_video": ["-filter:v:0", "format=nv12,hwupload", "-c:v", "h264_vaapi",
+                                "-qp", "22"],
                    "video": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"],
                    "audio": "keep", "subtitles": True},
     "h264-nvenc": {"description": "H.264 on an NVIDIA GPU (NVENC), x264 when none works",
@@ -108,10 +108,11 @@ def stream_args(preset: dict, info: dict, deinterlace: bool, video: list[str]) -
     return argv
 
 
-def hw_works(ffmpeg: str, path: Path, hw_video: list[str]) -> str | None:
+def hw_works(ffmpeg: str, path: Path, preset: dict) -> str | None:
     """None when the hardware encoder encodes one second of this input, else why not."""
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-t", "1",
-            "-i", tools.ffmpeg_path(path), "-map", "0:v:0", *hw_video, "-f", "null", "-"]
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", *preset.get("hw_input", []),
+            "-t", "1", "-i", tools.ffmpeg_path(path), "-map", "0:v:0", *preset["hw_video"],
+            "-f", "null", "-"]
     try:
         tools.run(argv, timeout=60)
     except ToolFailed as exc:
@@ -134,18 +135,18 @@ def transcode_file(path: Path, *, fingerprint: str, title: int, folder: Path, pr
     part = final.with_name(final.name + ".part")
     with claimed(catalog, fingerprint, title, "transcode") as step:
         source_info = media.probe(path, ffmpeg)
-        video = preset["video"]
+        video, input_args = preset["video"], []
         encoder_note = None
         if preset.get("hw"):
-            why = hw_works(ffmpeg, path, preset["hw_video"])
+            why = hw_works(ffmpeg, path, preset)
             if why is None:
-                video = preset["hw_video"]
+                video, input_args = preset["hw_video"], preset.get("hw_input", [])
             else:
                 encoder_note = f"{preset['hw']} unavailable ({why}); using software encoding"
-                print(f"digitizer: notice: {encoder_note}", file=sys.stderr)
+                warn(encoder_note, "notice")
         copying = video[video.index("-c:v") + 1] == "copy" if "-c:v" in video else False
         interlaced = False if copying else detect_interlace(path, ffmpeg)
-        argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error",
+        argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error", *input_args,
                 "-i", tools.ffmpeg_path(path),
                 *stream_args(preset, source_info, interlaced, video),
                 "-progress", "pipe:1", "-nostats", "-f", "matroska", tools.ffmpeg_path(part)]

@@ -22,7 +22,8 @@ from digitizer.discfs import MissingFile, disc_type, open_disc
 from digitizer.errors import NoDisc, SourceError
 
 SECTOR = 2048
-needs_genisoimage = pytest.mark.skipif(shutil.which("genisoimage") is None, reason="genisoimage not installed")
+needs_genisoimage = pytest.mark.skipif(shutil.which("genisoimage") is None,
+                                       reason="genisoimage not installed")
 
 
 def noise(seed: str, size: int) -> bytes:
@@ -108,7 +109,8 @@ def test_files_match_the_source(dvd, which):
             assert not e.is_dir and e.size == (src / e.name).stat().st_size
             assert fs.read(f"VIDEO_TS/{e.name}") == (src / e.name).read_bytes()
             assert e.ctime is not None and e.ctime.tzinfo is not None
-        assert fs.read("video_ts/vts_01_0.ifo", limit=100) == (src / "VTS_01_0.IFO").read_bytes()[:100]
+        head = fs.read("video_ts/vts_01_0.ifo", limit=100)
+        assert head == (src / "VTS_01_0.IFO").read_bytes()[:100]
         assert fs.read("/VIDEO_TS/VIDEO_TS.IFO;1") == (src / "VIDEO_TS.IFO").read_bytes()
         assert fs.exists("VIDEO_TS/VTS_02_1.VOB") and not fs.exists("VIDEO_TS/VTS_03_1.VOB")
         assert not fs.exists("NOPE/VIDEO_TS.IFO") and not fs.exists("VIDEO_TS/VIDEO_TS.IFO/x")
@@ -140,7 +142,8 @@ def test_folder_has_no_extents_and_no_label(dvd):
 @pytest.mark.parametrize("which", ["dvd-video", "udf", "iso9660"])
 def test_label(dvd, which):
     with open_disc(dvd[which]) as fs:
-        assert fs.label == "TESTLABEL"
+        assert fs.label == fs.iso_label == "TESTLABEL"
+        assert fs.udf_label == (None if which == "iso9660" else "TESTLABEL")
 
 
 def test_open_reads_little(dvd):
@@ -179,18 +182,19 @@ def test_bluray_and_data_discs(tmp_path):
 
 @needs_genisoimage
 @pytest.mark.parametrize("label, udf_keeps", [
-    ("../../etc", ".._.._etc"),  # genisoimage itself replaces '/' in the UDF copy
+    ("../../etc", ".._.._etc"),  # genisoimage itself rewrites the UDF copy of the label
     ("$(reboot)", "$(reboot)"),
-    ("a\tb\x1b[31m", "a_b_[31m"),
+    ("a\nb\x1b[31m", "a_b_[31m"),
 ])
 def test_hostile_labels_round_trip(tmp_path, label, udf_keeps):
     make_video_ts(tmp_path / "src", title_sets=1, vob_sectors=4)
     plain = genisoimage(tmp_path / "src", tmp_path / "plain.iso", label)
-    udf = genisoimage(tmp_path / "src", tmp_path / "udf.iso", label, "-udf")
+    udf = genisoimage(tmp_path / "src", tmp_path / "udf.iso", label, "-dvd-video")
     with open_disc(plain) as fs:
-        assert fs.label == label
+        assert fs.label == fs.iso_label == label and fs.udf_label is None
     with open_disc(udf) as fs:
-        assert fs.filesystem == "udf" and fs.label == udf_keeps
+        assert fs.filesystem == "udf" and fs.label == fs.iso_label == label
+        assert fs.udf_label == udf_keeps
 
 
 def _patch(path: Path, offset: int, data: bytes) -> None:
@@ -209,11 +213,13 @@ def test_udf_label_is_raw_cs0(dvd, tmp_path):
     iso = tmp_path / "x.iso"
     shutil.copy(dvd["udf"], iso)
     lvd = _udf_lvd_sector(iso) * SECTOR
-    name = "\u2603 $(x)\n".encode("utf-16-be")
-    field = bytes([16]) + name
+    field = bytes([16]) + "\u2603 $(x)\n".encode("utf-16-be")  # CS0, 16-bit
     _patch(iso, lvd + 84, field + bytes(127 - len(field)) + bytes([len(field)]))
     with open_disc(iso) as fs:
-        assert fs.label == "\u2603 $(x)\n"
+        assert fs.udf_label == "\u2603 $(x)\n" and fs.label == "TESTLABEL"
+    _patch(iso, 16 * SECTOR, bytes(2 * SECTOR))  # now a UDF-only disc: the UDF label is it
+    with open_disc(iso) as fs:
+        assert fs.label == "\u2603 $(x)\n" and fs.iso_label is None
 
 
 def test_iso_label_control_bytes_kept(dvd, tmp_path):
@@ -273,7 +279,8 @@ def test_truncated(dvd, tmp_path, which, cut):
     part.write_bytes(raw[:size])
     assert "truncated" in _error(part)
     # Even when the volume size is made to agree, a directory past the end is caught.
-    _patch(part, 16 * SECTOR + 80, struct.pack("<I", size // SECTOR) + struct.pack(">I", size // SECTOR))
+    sectors = size // SECTOR
+    _patch(part, 16 * SECTOR + 80, struct.pack("<I", sectors) + struct.pack(">I", sectors))
     assert "truncated" in _error(part)
 
 
@@ -297,6 +304,15 @@ def test_permission_denied(dvd, tmp_path):
     shutil.copy(dvd["iso9660"], iso)
     iso.chmod(0)
     assert "Permission denied" in _error(iso)
+
+
+def test_permission_denied_simulated(dvd, monkeypatch):
+    def denied(path, *a, **k):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+    monkeypatch.setattr(discfs.os, "open", denied)
+    assert _error(dvd["iso9660"]).endswith("Permission denied")
+    monkeypatch.setattr(discfs.os, "listdir", denied)
+    assert _error(dvd["folder"]).endswith("Permission denied")
 
 
 # ------------------------------------------------------------------ drives (simulated)
@@ -341,3 +357,46 @@ def test_drive_reads_like_an_image(dvd, monkeypatch):
     with open_disc("/dev/sr0") as fs:
         assert fs.kind == "drive" and fs.filesystem == "udf" and fs.label == "TESTLABEL"
         assert disc_type(fs) == "dvd"
+
+
+# ------------------------------------------------------------------ UDF vs ISO9660
+
+def test_broken_udf_falls_back_to_iso9660(dvd, tmp_path):
+    iso = tmp_path / "x.iso"
+    shutil.copy(dvd["udf"], iso)
+    lvd = _udf_lvd_sector(iso) * SECTOR
+    _patch(iso, lvd + 212, struct.pack("<I", 512))  # a logical block size we do not read
+    with open_disc(iso) as fs:
+        assert fs.filesystem == "iso9660" and "UDF" in fs.udf_error
+        src = dvd["folder"] / "VIDEO_TS/VIDEO_TS.IFO"
+        assert fs.read("VIDEO_TS/VIDEO_TS.IFO") == src.read_bytes()
+
+
+def test_udf_only_disc(dvd, tmp_path):
+    iso = tmp_path / "x.iso"
+    shutil.copy(dvd["dvd-video"], iso)
+    _patch(iso, 16 * SECTOR, bytes(2 * SECTOR))  # wipe the ISO9660 PVD and its terminator
+    with open_disc(iso) as fs:
+        assert fs.filesystem == "udf" and fs.label == "TESTLABEL"
+        src = dvd["folder"] / "VIDEO_TS/VTS_02_0.IFO"
+        assert fs.read("VIDEO_TS/VTS_02_0.IFO") == src.read_bytes()
+
+
+def test_unreachable_names_are_hidden(dvd, tmp_path):
+    iso = tmp_path / "x.iso"
+    shutil.copy(dvd["iso9660"], iso)
+    raw = iso.read_bytes()
+    _patch(iso, raw.index(b"VIDEO_TS.BUP;1"), b"../../../xyz;1")
+    _patch(iso, raw.index(b"VIDEO_TS.VOB;1"), b"..............")
+    with open_disc(iso) as fs:
+        names = [e.name for e in fs.listdir("VIDEO_TS")]
+        assert "VIDEO_TS.IFO" in names and not any("/" in n or not n.strip(".") for n in names)
+        with pytest.raises(MissingFile):
+            fs.read("VIDEO_TS/../../../xyz")
+
+
+def test_folder_skips_dangling_links(tmp_path):
+    make_video_ts(tmp_path, title_sets=1, vob_sectors=4)
+    (tmp_path / "VIDEO_TS" / "GONE.VOB").symlink_to(tmp_path / "nowhere")
+    with open_disc(tmp_path) as fs:
+        assert "GONE.VOB" not in [e.name for e in fs.listdir("VIDEO_TS")]

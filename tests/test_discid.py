@@ -19,7 +19,7 @@ import pytest
 from digitizer.discfs import open_disc
 from digitizer.discid import crc64, dvd_ids, primary
 from digitizer.errors import SourceError
-from test_discfs import CONTAINERS, SECTOR, dvd, genisoimage, make_video_ts, needs_genisoimage  # noqa: F401
+from test_discfs import CONTAINERS, dvd, genisoimage, make_video_ts, needs_genisoimage  # noqa: F401
 
 ONE_MIB = 1 << 20
 
@@ -89,7 +89,8 @@ def test_title_set_count_from_bup_when_ifo_is_damaged(tmp_path):
     make_video_ts(tmp_path, vob_sectors=4)
     ifo = tmp_path / "VIDEO_TS" / "VIDEO_TS.IFO"
     ifo.write_bytes(b"GARBAGE!" + ifo.read_bytes()[8:])
-    assert ids_of(tmp_path)["dvdread_md5"] == md5_of(tmp_path, "VIDEO_TS.IFO", "VTS_01_0.IFO", "VTS_02_0.IFO")
+    expected = md5_of(tmp_path, "VIDEO_TS.IFO", "VTS_01_0.IFO", "VTS_02_0.IFO")
+    assert ids_of(tmp_path)["dvdread_md5"] == expected
     (tmp_path / "VIDEO_TS" / "VIDEO_TS.BUP").unlink()
     with pytest.raises(SourceError, match="not a DVD-Video manager IFO"):
         ids_of(tmp_path)
@@ -114,6 +115,12 @@ def test_not_a_dvd(tmp_path):
         ids_of(tmp_path)
 
 
+def _timed(fn, *args) -> float:
+    started = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - started
+
+
 @needs_genisoimage
 @pytest.mark.parametrize("title_sets, ifo_sectors", [(2, 2), (9, 32)])
 def test_budget_on_an_image(tmp_path, title_sets, ifo_sectors):
@@ -125,9 +132,9 @@ def test_budget_on_an_image(tmp_path, title_sets, ifo_sectors):
         ids = dvd_ids(fs)
         cold = time.perf_counter() - started
         assert fs.bytes_read <= ONE_MIB, fs.bytes_read
-        started = time.perf_counter()
         assert dvd_ids(fs) == ids
-        warm = time.perf_counter() - started
+        # Best of five: the machine may be busy; a benchmark, not the budget, is for speed.
+        warm = min(_timed(dvd_ids, fs) for _ in range(5))
         print(f"\ndvd_ids on a {title_sets}-VTS image: {fs.bytes_read} bytes read, "
               f"{cold * 1000:.2f} ms cold (open excluded), {warm * 1000:.2f} ms warm")
     assert warm < 0.2
@@ -217,9 +224,10 @@ def real_dvd(tmp_path_factory):
     base = tmp_path_factory.mktemp("real")
     mpg, folder = base / "t.mpg", base / "DISC"
     quiet = {"check": True, "capture_output": True, "env": {**os.environ, "VIDEO_FORMAT": "NTSC"}}
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-                    "testsrc=size=720x480:rate=30000/1001:duration=1", "-f", "lavfi", "-i",
-                    "anullsrc=r=48000:cl=stereo", "-t", "1", "-target", "ntsc-dvd", "-y", str(mpg)], **quiet)
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error",
+                    "-f", "lavfi", "-i", "testsrc=size=720x480:rate=30000/1001:duration=1",
+                    "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
+                    "-t", "1", "-target", "ntsc-dvd", "-y", str(mpg)], **quiet)
     for _ in range(2):  # two title sets
         subprocess.run(["dvdauthor", "-o", str(folder), "-t", str(mpg)], **quiet)
     subprocess.run(["dvdauthor", "-o", str(folder), "-T"], **quiet)

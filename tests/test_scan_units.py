@@ -1,0 +1,109 @@
+"""Parsers and role rules, on outputs captured from the real tools (tests/data)."""
+
+from pathlib import Path
+
+import pytest
+
+from digitizer import media, roles, scan
+from digitizer.errors import SourceError
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_lsdvd_banner_on_stdout_is_skipped_and_ntsc_times_corrected():
+    data = scan.parse_lsdvd((DATA / "lsdvd_x_Oy.txt").read_text())
+    titles = [scan.title_from_track(t) for t in data["track"]]
+    main = titles[0]
+    assert main["duration"] == pytest.approx(119.867 * 1.001, abs=0.001)
+    assert len(main["chapters"]) == 8 and main["chapters"][1] == pytest.approx(15.015, abs=0.001)
+    assert [a["lang"] for a in main["audio"]] == ["en", "fr"]
+    assert [(a["codec"], a["channels"]) for a in main["audio"]] == [("ac3", 6), ("ac3", 2)]
+    assert [s["stream_id"] for s in main["subtitles"]] == ["0x20", "0x21"]
+    assert main["video"] == {"width": 720, "height": 480, "aspect": "16:9", "standard": "NTSC",
+                             "fps": 29.97, "frame_rate": "30000/1001", "interlaced": None}
+    assert titles[4]["audio"][0]["codec"] == "lpcm"  # lsdvd says 'lpcm ' with a space
+    assert titles[4]["video"]["aspect"] == "4:3"
+    assert main["size"] == sum((c["last_sector"] - c["first_sector"] + 1) * 2048
+                               for c in main["cells"]) > 0
+
+
+def test_lsdvd_failure_is_a_source_error(fp):
+    fp.register([fp.program("lsdvd"), "-x", "-Oy", "/nonexistent"], returncode=1,
+                stdout=(DATA / "lsdvd_missing.stdout").read_text(),
+                stderr=(DATA / "lsdvd_missing.stderr").read_text())
+    fp.allow_unregistered(False)
+    with pytest.raises(SourceError, match="lsdvd cannot read this disc: Can't find device"):
+        scan.read_titles("/nonexistent", "lsdvd")
+
+
+def test_lsdvd_output_through_the_runner(fp):
+    fp.register([fp.program("lsdvd"), "-x", "-Oy", "/discs/a.iso"],
+                stdout=(DATA / "lsdvd_x_Oy.txt").read_text())
+    disc, titles = scan.read_titles("/discs/a.iso", "lsdvd")
+    assert disc["longest_track"] == 1 and len(titles) == 5
+
+
+def test_roles_of_the_standard_disc():
+    data = scan.parse_lsdvd((DATA / "lsdvd_x_Oy.txt").read_text())
+    titles = roles.assign([scan.title_from_track(t) for t in data["track"]], 10)
+    assert [t["role"] for t in titles] == ["main", "extra", "extra", "short", "extra"]
+
+
+def test_play_all_found_by_shared_cells():
+    data = scan.parse_lsdvd((DATA / "lsdvd_episodes_Oy.txt").read_text())
+    titles = roles.assign([scan.title_from_track(t) for t in data["track"]], 5)
+    assert [t["role"] for t in titles] == ["play_all", "episode", "episode", "episode",
+                                            "episode", "short"]
+    assert [t.get("episode") for t in titles] == [None, 1, 2, 3, 4, None]
+
+
+def _t(n, duration, chapters=None, vts=1):
+    return {"title": n, "duration": duration, "chapters": chapters or [0.0], "vts": vts}
+
+
+def test_ninety_nine_near_identical_titles_make_one_main():
+    titles = [_t(n, 5400.0, [0.0, 600.0, 1200.0]) for n in range(1, 100)]
+    roles.assign(titles, 10)
+    assert [t["role"] for t in titles].count("main") == 1
+    assert {t["role"] for t in titles[1:]} == {"duplicate"}
+
+
+def test_coincidental_length_sum_is_not_play_all():
+    # 30 s main = 18 s + 12 s extras, but no chapter mark at 18 s: still the main feature.
+    titles = roles.assign([_t(1, 30.0, [0.0, 4.2, 16.2, 19.8]), _t(2, 18.0), _t(3, 12.0)], 10)
+    assert [t["role"] for t in titles] == ["main", "extra", "extra"]
+
+
+def test_play_all_by_length_needs_chapter_marks_at_the_joins():
+    eps = [_t(n, 1320.0 + n) for n in range(2, 6)]
+    marks, pos = [], 0.0
+    for e in eps:
+        marks.append(pos)
+        pos += e["duration"]
+    titles = roles.assign([_t(1, pos, marks)] + eps + [_t(6, 95.0)], 10)
+    assert [t["role"] for t in titles] == ["play_all"] + ["episode"] * 4 + ["extra"]
+
+
+def test_main_feature_uses_the_07_threshold_not_only_longest():
+    # A 100 min film, its 75 min alternate cut: one main, the cut is an extra; no episodes.
+    titles = roles.assign([_t(1, 4500.0), _t(2, 6000.0), _t(3, 600.0)], 10)
+    assert [t["role"] for t in titles] == ["extra", "main", "extra"]
+
+
+def test_idet_on_captured_output():
+    inter = (DATA / "ffmpeg_idet_interlaced.txt").read_text()
+    prog = (DATA / "ffmpeg_idet_progressive.txt").read_text()
+    assert media.parse_idet(inter) is True
+    # testsrc2's sharp lines fool idet; the stream's own progressive flag decides.
+    assert media.parse_probe(prog)["streams"][0]["field_order"] == "progressive"
+    assert media.parse_probe(inter)["streams"][0]["field_order"] == "top first"
+
+
+def test_probe_parser_on_a_transcoded_file():
+    info = media.parse_probe((DATA / "ffmpeg_probe_transcoded.txt").read_text())
+    assert info["duration"] == pytest.approx(30.0, abs=0.1)
+    assert len(info["chapters"]) == 8
+    kinds = [(s["type"], s["codec"], s["lang"]) for s in info["streams"]]
+    assert kinds == [("video", "h264", "und"), ("audio", "ac3", "eng"), ("audio", "ac3", "fre"),
+                     ("subtitle", "dvd_subtitle", "eng"), ("subtitle", "dvd_subtitle", "fre")]
+    assert info["streams"][1]["channels"] == 6

@@ -62,8 +62,9 @@ MIGRATIONS = [("0001_tables", _m1_tables)]
 
 
 class Catalog:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, listener=None):
         self.path = Path(path)
+        self.listener = listener  # called with each event (notifications)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
                                check_same_thread=False)
@@ -112,6 +113,8 @@ class Catalog:
         row = {"time": now(), "event": event, "fingerprint": fingerprint, "title": title,
                "data": json.dumps(data, sort_keys=True)}
         self.db["events"].insert(row)
+        if self.listener is not None:
+            self.listener(dict(row, data=data))
         return row
 
     def events(self, fingerprint: str | None = None, limit: int = 100) -> list[dict]:
@@ -369,4 +372,6 @@ def _pid_alive(pid: int | None, since: float | None) -> bool:
 
 
 def open_catalog(cfg) -> Catalog:
-    return Catalog(cfg.path_of("catalog"))
+    from digitizer.notify import Notifier
+
+    return Catalog(cfg.path_of("catalog"), listener=Notifier(cfg))

@@ -62,7 +62,10 @@ def rip_argv(ffmpeg: str, source: str, title: dict, meta: Path, part: Path) -> l
     for i, a in enumerate(title.get("audio", [])):
         if a.get("codec") == "lpcm":
             argv += [f"-c:a:{i}", "flac"]
-    return argv + ["-progress", "pipe:1", "-nostats", "-f", "matroska", tools.ffmpeg_path(part)]
+    # bitexact: no random segment UID or version strings, so a re-rip after a crash gives
+    # the same bytes as an uninterrupted run.
+    return argv + ["-fflags", "+bitexact", "-progress", "pipe:1", "-nostats",
+                   "-f", "matroska", tools.ffmpeg_path(part)]
 
 
 def finished(path: Path) -> dict | None:

@@ -132,11 +132,14 @@ def _failure(argv: list[str], code: int, stderr_tail: str) -> ToolFailed:
 
 
 def run(argv: list[str], *, check: bool = True, timeout: float | None = None,
-        env: dict | None = None) -> Completed:
-    """Run to completion, capturing output (for short probes: lsdvd, ffmpeg -version)."""
+        env: dict | None = None, input: bytes | None = None) -> Completed:
+    """Run to completion, capturing output (for short probes: lsdvd, ffmpeg -version).
+
+    stdin is closed unless `input` is given (the event hook reads its event there)."""
     argv = [resolve(argv[0])] + [str(a) for a in argv[1:]]
+    stdin = {} if input is not None else {"stdin": subprocess.DEVNULL}
     try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+        proc = subprocess.run(argv, **stdin, input=input, capture_output=True,
                               timeout=timeout, env=env, process_group=0,
                               preexec_fn=_child_setup)
     except subprocess.TimeoutExpired:

@@ -149,6 +149,7 @@ def transcode_file(path: Path, *, fingerprint: str, title: int, folder: Path, pr
         argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error", *input_args,
                 "-i", tools.ffmpeg_path(path),
                 *stream_args(preset, source_info, interlaced, video),
+                "-fflags", "+bitexact", "-flags:v", "+bitexact",
                 "-progress", "pipe:1", "-nostats", "-f", "matroska", tools.ffmpeg_path(part)]
         bar = Bar(source_info["duration"] or 0, f"transcode title {title}", step["beat"])
         t0 = time.monotonic()

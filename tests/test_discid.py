@@ -146,7 +146,7 @@ def _pydvdid():
     try:
         import pydvdid
     except ImportError:
-        pytest.skip("pydvdid is not installed (optional cross-check: pip install pydvdid)")
+        pytest.fail("pydvdid is not installed: `make setup` installs the test extras")
     return pydvdid
 
 
@@ -179,7 +179,7 @@ def test_dvd_crc64_from_image_timestamps(tmp_path):
             break
         time.sleep(0.2)
     else:
-        pytest.skip("could not line up ctime and mtime within one second")
+        pytest.fail("could not line up ctime and mtime within one second")
     reference = str(pydvdid.compute(str(src)))
     for flags in (("-dvd-video",), ("-udf",), ()):
         iso = genisoimage(src, tmp_path / "x.iso", "WMC", *flags)
@@ -197,7 +197,7 @@ def test_dvd_crc64_from_image_timestamps(tmp_path):
 def _libdvdread():
     name = ctypes.util.find_library("dvdread")
     if name is None:
-        pytest.skip("libdvdread is not installed")
+        pytest.fail("libdvdread is not installed (`make setup` installs lsdvd, which brings it)")
     lib = ctypes.CDLL(name)
     lib.DVDOpen.restype, lib.DVDOpen.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
     lib.DVDDiscID.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
@@ -220,7 +220,7 @@ def libdvdread_disc_id(lib, source: Path) -> str:
 def real_dvd(tmp_path_factory):
     """A genuine (tiny) DVD-Video authored by dvdauthor: libdvdread refuses our fake IFOs."""
     if not (shutil.which("ffmpeg") and shutil.which("dvdauthor") and shutil.which("genisoimage")):
-        pytest.skip("ffmpeg, dvdauthor and genisoimage are needed to author a real DVD")
+        pytest.fail("ffmpeg, dvdauthor and genisoimage are needed to author a real DVD (`make setup`)")
     base = tmp_path_factory.mktemp("real")
     mpg, folder = base / "t.mpg", base / "DISC"
     quiet = {"check": True, "capture_output": True, "env": {**os.environ, "VIDEO_FORMAT": "NTSC"}}

@@ -194,7 +194,7 @@ def insert_file(path: str, catalog, *, library: Path, ident: Identity | None,
             place(src, dst, mode)
         if on_conflict_done != "skipped":
             markers.write_artefact(dst, step="insert", fingerprint=fp, title=title,
-                                   role=item["role"], episode=number,
+                                   role=item["role"], episode=number, input=str(src),
                                    duration=info.get("duration"), source_step=info["step"],
                                    preset=info.get("preset"), label=info.get("label"),
                                    identity={"kind": ident.kind, "name": ident.name,

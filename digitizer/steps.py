@@ -9,9 +9,20 @@ recognises by the dead pid.
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
 from contextlib import contextmanager
 
 from digitizer.errors import Conflict, DigitizerError, Interrupted
+
+# Set by `watch` on SIGTERM/SIGINT: a step whose tool dies because we stopped it is handed
+# back as pending, not recorded as failed.
+STOPPING = threading.Event()
+
+
+def _ours(row: dict) -> bool:
+    return row["worker_pid"] == os.getpid() and row["worker_host"] == socket.gethostname()
 
 
 @contextmanager
@@ -20,13 +31,16 @@ def claimed(catalog, fingerprint: str, title: int, kind: str):
     catalog.ensure_steps(fingerprint, title, (kind,))
     catalog.release_stale()
     current = catalog.step(fingerprint, title, kind)
-    if current["state"] == "running":
+    if current["state"] == "running" and _ours(current):
+        step = current  # claimed by this process's queue worker, which runs it now
+    elif current["state"] == "running":
         raise Conflict(f"title {title} {kind} is being worked on by "
                        f"{current['worker_host']}:{current['worker_pid']}")
-    if current["state"] != "pending":
-        catalog.set_step(fingerprint, title, kind, state="pending")
-    step = catalog.claim(kind, fingerprint=fingerprint, title=title) if kind == "rip" else \
-        _claim_ignoring_dependency(catalog, fingerprint, title, kind)
+    else:
+        if current["state"] != "pending":
+            catalog.set_step(fingerprint, title, kind, state="pending")
+        step = catalog.claim(kind, fingerprint=fingerprint, title=title) if kind == "rip" \
+            else _claim_ignoring_dependency(catalog, fingerprint, title, kind)
     if step is None:
         raise Conflict(f"title {title} {kind} was claimed by another worker")
     step["beat"] = lambda progress=None: catalog.heartbeat(step["id"], progress)
@@ -36,6 +50,9 @@ def claimed(catalog, fingerprint: str, title: int, kind: str):
         catalog.release(step["id"])
         raise
     except DigitizerError as exc:
+        if STOPPING.is_set():
+            catalog.release(step["id"])
+            raise Interrupted("stopped") from None
         catalog.fail(step["id"], str(exc))
         catalog.add_event("step_failed", fingerprint, title, step=kind, error=str(exc))
         raise

@@ -153,6 +153,14 @@ def run(argv: list[str], *, check: bool = True, timeout: float | None = None,
     return Completed(argv, proc.returncode, out, err)
 
 
+_LIVE: set = set()  # running Processes, so a stop can kill them from the main thread
+
+
+def kill_all() -> None:
+    for proc in list(_LIVE):
+        proc.kill(grace=1.0)
+
+
 class Process:
     """A running tool whose output is read line by line.
 
@@ -172,6 +180,7 @@ class Process:
             raise ToolMissing(f"{os.path.basename(self.argv[0])} cannot be started: "
                               f"{exc.strerror}") from None
         self.pid = self.proc.pid
+        _LIVE.add(self)
 
     def lines(self) -> Iterator[tuple[str, str]]:
         """Yield ("stdout"|"stderr", line) as the tool writes them."""
@@ -235,6 +244,7 @@ class Process:
             self.kill()
         for stream in (self.proc.stdout, self.proc.stderr):
             stream.close()
+        _LIVE.discard(self)
         return False
 
 

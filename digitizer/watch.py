@@ -1,0 +1,227 @@
+"""watch: digitize every disc that goes into a drive (or every image given), unattended.
+
+The main thread polls the drives with one cheap ioctl each (no disc reads while idle) and
+rips a new disc as soon as it appears, then ejects it. Transcode and insert steps run from
+the catalog's queue in worker threads, each with its own catalog connection, so the next
+disc rips while earlier ones transcode. One flock per drive keeps a udev-started
+`watch --once /dev/sr0` and a running `watch` from ever reading the same drive at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+from digitizer import drives, pipeline, steps
+from digitizer.catalog import Catalog, open_catalog
+from digitizer.errors import Conflict, DigitizerError, Interrupted, warn
+from digitizer.names import label_slug
+
+
+class DriveLock:
+    """An exclusive, non-blocking lock per source; released by the kernel if we die."""
+
+    def __init__(self, folder: Path, source: str):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{label_slug(os.path.realpath(source))}.lock"
+        self.fd = None
+
+    def acquire(self) -> bool:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            self.fd = None
+            return False
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class Watcher:
+    def __init__(self, cfg, sources: list[str], *, once: bool, movie=None, show=None,
+                 season=None, workers: int | None = None, emit=None):
+        self.cfg = cfg
+        self.sources = list(sources)
+        self.once = once
+        self.names = {"movie": movie, "show": show, "season": season}
+        self.workers = max(1, workers or cfg.transcode_workers)
+        self.emit = emit or (lambda obj: None)
+        self.stop = threading.Event()
+        self.ripping = threading.Event()  # the main thread is still handling discs
+        self.lock_dir = cfg.path_of("catalog").parent / "locks"
+        self.seen: dict[str, str] = {}  # source -> last status, to act on changes only
+        self.errors = 0
+
+    # -- signals ----------------------------------------------------------------------
+    def _on_signal(self, signum, frame):
+        # Stop claiming, stop children; the step in flight is handed back as pending.
+        self.stop.set()
+        steps.STOPPING.set()
+        raise Interrupted(f"stopped by {signal.Signals(signum).name}")
+
+    # -- discs ------------------------------------------------------------------------
+    def handle(self, catalog: Catalog, source: str) -> None:
+        lock = DriveLock(self.lock_dir, source)
+        if not lock.acquire():
+            warn(f"{source} is being handled by another digitizer process", "notice")
+            return
+        try:
+            if drives.is_block_device(source):
+                status, _ = drives.drive_status(source)
+                catalog.update_drive(source, status=status)
+                if status not in ("disc", "not_a_drive", "no_info"):
+                    return
+            for row in pipeline.digitize(source, catalog, self.cfg, do_rest=False,
+                                         **self.names):
+                self.emit(row)
+        except Conflict as exc:
+            warn(f"{source}: {exc}", "notice")
+        except Interrupted:
+            raise
+        except DigitizerError as exc:
+            self.errors += 1
+            warn(f"{source}: {exc}")
+        finally:
+            lock.release()
+
+    def poll(self, catalog: Catalog) -> None:
+        sources = self.sources or drives.list_drives()
+        for source in sources:
+            if self.stop.is_set():
+                return
+            if drives.is_block_device(source):
+                status, _ = drives.drive_status(source)
+                before = self.seen.get(source)
+                self.seen[source] = status
+                if status != "disc" or before == "disc":
+                    continue  # act on a disc arriving, not on one still sitting there
+            elif source in self.seen:
+                continue  # an image is handled once per run
+            else:
+                self.seen[source] = "disc"
+            self.handle(catalog, source)
+
+    # -- queue workers ----------------------------------------------------------------
+    def work(self) -> None:
+        catalog = Catalog(self.cfg.path_of("catalog"), listener=_listener(self.cfg))
+        try:
+            while not self.stop.is_set():
+                if not self.run_one(catalog):
+                    if self.once and not self.ripping.is_set() and not _running(catalog):
+                        return
+                    self.stop.wait(1.0)
+        finally:
+            catalog.close()
+
+    def run_one(self, catalog: Catalog) -> bool:
+        """Claim and run one transcode or insert step; False when there was none."""
+        catalog.release_stale()
+        for kind in ("insert", "transcode"):
+            step = catalog.claim(kind)
+            if step is None:
+                continue
+            fp, title = step["fingerprint"], step["title"]
+            try:
+                folder, marker = pipeline.disc_marker(catalog, fp)
+                ident = pipeline.identity.resolve(catalog, self.cfg, fp, marker.get("label"),
+                                                  marker.get("titles") or [], **self.names)
+                row = next(iter(pipeline.plan(catalog, self.cfg, fp, only=[title])), None)
+                if row is None:
+                    catalog.release(step["id"], "dismissed")
+                    return True
+                if row["next"] == "done":
+                    catalog.finish(step["id"], row["path"])
+                    return True
+                result = pipeline.advance(catalog, self.cfg, row, ident)
+                self.emit(result)
+            except Interrupted:
+                catalog.release(step["id"])
+                raise
+            except DigitizerError as exc:
+                catalog.fail(step["id"], str(exc))
+            finally:
+                current = catalog.step(fp, title, kind)
+                if current and current["state"] == "running" and \
+                        current["worker_pid"] == os.getpid():
+                    catalog.release(current["id"])
+            return True
+        return False
+
+    # -- main loop --------------------------------------------------------------------
+    def run(self) -> int:
+        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        catalog = open_catalog(self.cfg)
+        released = catalog.release_stale()
+        if released:
+            warn(f"took over {len(released)} step(s) left by dead workers", "notice")
+        self.ripping.set()
+        threads = [threading.Thread(target=self._work_guarded, daemon=True,
+                                    name=f"worker-{n}") for n in range(self.workers)]
+        for t in threads:
+            t.start()
+        try:
+            while not self.stop.is_set():
+                self.poll(catalog)
+                if self.once:
+                    break
+                self.stop.wait(self.cfg.poll_seconds)
+            self.ripping.clear()
+            while any(t.is_alive() for t in threads):
+                for t in threads:
+                    t.join(0.2)
+        except Interrupted:
+            self.stop.set()
+            steps.STOPPING.set()
+            from digitizer import tools
+
+            tools.kill_all()
+            for t in threads:
+                t.join(10)
+            raise
+        finally:
+            for s, handler in old.items():
+                signal.signal(s, handler)
+            catalog.close()
+        return 1 if self.errors else 0
+
+    def _work_guarded(self):
+        try:
+            self.work()
+        except Interrupted:
+            pass
+
+
+def _running(catalog: Catalog) -> bool:
+    """Any transcode/insert step still runnable or running anywhere?"""
+    for kind in ("transcode", "insert"):
+        for s in catalog.steps(kind=kind):
+            if s["state"] == "running":
+                return True
+            if s["state"] == "pending":
+                prev = catalog.step(s["fingerprint"], s["title"], pipeline.PREVIOUS[kind])
+                if prev and prev["state"] == "done":
+                    return True
+    return False
+
+
+def _listener(cfg):
+    from digitizer.notify import Notifier
+
+    return Notifier(cfg)
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def service_file(name: str) -> str:
+    """The systemd units and udev rule shipped in the package (digitizer/data)."""
+    return (DATA / name).read_text(encoding="utf-8")

@@ -192,6 +192,8 @@ def insert_file(path: str, catalog, *, library: Path, ident: Identity | None,
             on_conflict_done = None
         if on_conflict_done is None:
             place(src, dst, mode)
+        # A copy killed half-way left this; the finished file is in place now.
+        dst.with_name(dst.name + ".part").unlink(missing_ok=True)
         if on_conflict_done != "skipped":
             markers.write_artefact(dst, step="insert", fingerprint=fp, title=title,
                                    role=item["role"], episode=number, input=str(src),

@@ -82,6 +82,7 @@ def plan(catalog, cfg, fingerprint: str, only: list[int] | None = None) -> list[
         else:
             row.update(next="rip", path=None)
         _sync(catalog, fingerprint, title, row["next"])
+        _sweep(catalog, cfg, folder, fingerprint, title)
         for kind in STAGES:
             step = catalog.step(fingerprint, title, kind)
             if step["state"] in ("failed", "dismissed", "review"):
@@ -89,6 +90,24 @@ def plan(catalog, cfg, fingerprint: str, only: list[int] | None = None) -> list[
                                                        "error": step.get("error")}
         rows.append(row)
     return rows
+
+
+def _sweep(catalog, cfg, folder: Path, fingerprint: str, title: int) -> None:
+    """Remove what a killed worker left half-written for this title: .part files and
+    marker temporaries. Never while a live worker holds one of the title's steps."""
+    if any(s["state"] == "running" for s in catalog.steps(fingerprint)
+           if s["title"] == title):
+        return
+    stem = f"title_{title:02d}"
+    leftovers = list(folder.glob(f"{stem}.mkv.part"))
+    leftovers += list((cfg.path_of("transcoded") / folder.name).glob(f"{stem}.*.part"))
+    for base in (folder, cfg.path_of("transcoded") / folder.name):
+        for tmp in base.glob(f".*{stem}*.tmp-*"):
+            pid = tmp.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                leftovers.append(tmp)
+    for path in leftovers:
+        path.unlink(missing_ok=True)
 
 
 def _sync(catalog, fingerprint: str, title: int, next_step: str) -> None:
@@ -167,9 +186,19 @@ def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None, ident
             results.append(advance(catalog, cfg, row, ident))
             if emit:
                 emit(results[-1])
-    if all(r.get("next") == "done" for r in results) and results:
-        catalog.add_event("disc_done", fingerprint, titles=len(results))
+    announce_if_done(catalog, fingerprint)
     return results
+
+
+def announce_if_done(catalog, fingerprint: str) -> bool:
+    """The disc_done event, once, when every selected title is in the library."""
+    rows = catalog.steps(fingerprint, kind="insert")
+    if not rows or any(r["state"] not in ("done", "dismissed") for r in rows):
+        return False
+    if any(e["event"] == "disc_done" for e in catalog.events(fingerprint, limit=1000)):
+        return False
+    catalog.add_event("disc_done", fingerprint, titles=len(rows))
+    return True
 
 
 def advance(catalog, cfg, row: dict, ident: dict) -> dict:

@@ -143,6 +143,7 @@ class Watcher:
                     return True
                 result = pipeline.advance(catalog, self.cfg, row, ident)
                 self.emit(result)
+                pipeline.announce_if_done(catalog, fp)
             except Interrupted:
                 catalog.release(step["id"])
                 raise

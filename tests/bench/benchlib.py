@@ -186,15 +186,19 @@ def fmt_value(value, unit: str) -> str:
         return f"{value:.0f} B"
     if unit == "s" and value < 1:
         return f"{value * 1000:.1f} ms"
-    return f"{value:.3g} {unit}".strip() if abs(value) < 1000 else f"{value:.0f} {unit}".strip()
+    return f"{value:.4g} {unit}".strip() if abs(value) < 1000 else f"{value:.0f} {unit}".strip()
 
 
 def table(rows: list) -> str:
     head = ("part", "measure", "value", "ratio vs baseline")
     body = []
     for r in rows:
-        ratio = "" if r.get("ratio") is None else f"{r['ratio']:.3g}x {r.get('vs', '')}".strip()
-        body.append((r["part"], r["measure"], fmt_value(r.get("value"), r.get("unit", "")), ratio))
+        x = r.get("ratio")
+        ratio = "" if x is None else (f"{x:.2f}x " if x >= 0.1 else f"{x:.2g}x ") + (r.get("vs") or "")
+        value = fmt_value(r.get("value"), r.get("unit", ""))
+        if r.get("extra"):
+            value += f" ({r['extra']})"
+        body.append((r["part"], r["measure"], value, ratio))
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
               for i, h in enumerate(head)]
     line = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
@@ -205,3 +209,41 @@ def digitizer_commands(digitizer: list, env: dict) -> set:
     done = subprocess.run(digitizer + ["--help"], capture_output=True, text=True, env=env)
     text = done.stdout.split("Commands:", 1)[-1] if "Commands:" in done.stdout else ""
     return set(re.findall(r"^  (\S+)\s{2,}", text, re.M))
+
+
+# -- media ------------------------------------------------------------------------------
+def run_text(argv) -> str:
+    done = subprocess.run([str(a) for a in argv], capture_output=True, text=True, errors="replace")
+    return done.stdout + done.stderr
+
+
+def main_title(iso) -> tuple[int, int]:
+    """(title number, payload bytes) of the longest title, from lsdvd's cells."""
+    from digitizer.scan import parse_lsdvd
+
+    data = parse_lsdvd(run_text(["lsdvd", "-x", "-Oy", iso]))
+    n = int(data["longest_track"])
+    track = next(t for t in data["track"] if t["ix"] == n)
+    return n, sum((c["last_sector"] - c["first_sector"] + 1) * 2048 for c in track["cell"])
+
+
+def count_frames(ffmpeg, path) -> int:
+    text = run_text([ffmpeg, "-hide_banner", "-nostdin", "-i", path, "-map", "0:v:0", "-c", "copy",
+                     "-f", "null", "-"])
+    return int(re.findall(r"frame=\s*(\d+)", text)[-1])
+
+
+def vmaf(ffmpeg, distorted, reference, subsample: int) -> tuple[float, int]:
+    """(VMAF score, frames compared) of distorted against reference. Both are 720x480 with no
+    crop or scale anywhere, so they are compared at their own size (the default model is
+    meant for 1080p at 3H, so read the scores as relative). Timestamps are reset to 0 on both
+    sides and `shortest` stops at the shorter one; a dropped frame would show as a low score.
+    n_subsample scores every Nth frame (all frames are still decoded)."""
+    graph = ("[0:v]setpts=PTS-STARTPTS[d];[1:v]setpts=PTS-STARTPTS[r];[d][r]libvmaf="
+             f"n_subsample={subsample}:n_threads={os.cpu_count()}:shortest=1")
+    text = run_text([ffmpeg, "-hide_banner", "-nostdin", "-i", distorted, "-i", reference,
+                     "-lavfi", graph, "-f", "null", "-"])
+    score = re.search(r"VMAF score: ([\d.]+)", text)
+    if not score:
+        raise BenchError(f"no VMAF score: {text.strip().splitlines()[-1:]}")
+    return float(score.group(1)), int(re.findall(r"frame=\s*(\d+)", text)[-1])

@@ -1,0 +1,405 @@
+"""`make bench`: digitizer's steps against the bare tools they wrap, on synthetic discs.
+
+    .venv/bin/python tests/bench/bench.py [--json PATH] [--parts rip,fingerprint,...] [--quick]
+
+Prints a table (stdout) and writes the same rows as JSON (tests/bench/results.json by default);
+progress goes to stderr. Every figure is the median of several runs; every comparison is the
+median of per-round ratios of PAIRED runs (A, B, C, A, B, C, ... with the order rotated each
+round), so load from other processes on this 2-core machine hits both sides of a ratio.
+
+Method notes (also in the JSON under meta.method):
+- Sample discs come from tests/sample_disc.py, cached in tests/.cache (DIGITIZER_TEST_CACHE).
+  The rip disc has a 1200 s main title at 8000 kbit/s without noise (~1.07 GiB payload,
+  VTS_01_1.VOB + VTS_01_2.VOB; ~90 s to build, faster than noise=15 at 1000 s).
+- The page cache is warm (the image was just built or read); times measure the tools, not
+  the disk. A real DVD drive (~10 MB/s) would dominate every rip route.
+- Bytes read: rchar of the whole process tree (see benchlib's docstring), divided by the
+  title's payload (sum of its cells' sectors from lsdvd).
+- Every digitizer run gets a fresh DIGITIZER_HOME, so nothing is skipped as already done.
+- All ffmpeg runs use the same binary as digitizer (imageio-ffmpeg's ffmpeg 9). The
+  dvdbackup route needs `-fflags +genpts` (without it the MKV muxer stops at ~300 s with
+  "Can't write packet with unknown timestamp"; the bench shows that once).
+- HandBrakeCLI reads the disc title itself (its normal use; the same MPEG-2 frames as the
+  rip): fed the ripped MKV it drops ~5 of 1798 frames ("video time went backwards"), which
+  wrecks a frame-by-frame VMAF. It gets --crop 0:0:0:0 so every output stays 720x480.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path[:0] = [str(HERE), str(ROOT / "tests")]
+
+from benchlib import (Skip, count_frames, digitizer_commands, idle_cpu, log,  # noqa: E402
+                      main_title, make_subreaper, med, paired, paired_ratio, run, run_text,
+                      table, vmaf)
+
+CACHE = Path(os.environ.get("DIGITIZER_TEST_CACHE", ROOT / "tests" / ".cache"))
+BIG_DISC = dict(main_seconds=1200, video_kbps=8000, noise=0, label="BENCH_1GB")
+NOISY_DISC = dict(main_seconds=60, noise=15, label="BENCH_NOISY")
+PARTS = ("rip", "fingerprint", "transcode", "cli", "watch")
+MIB = 2**20
+
+
+class Bench:
+    def __init__(self, args):
+        self.args, self.homes = args, 0
+        self.rows: list[dict] = []
+        self.scratch = Path(tempfile.mkdtemp(prefix="digitizer-bench-"))
+        self.py = sys.executable
+        entry = Path(self.py).parent / "digitizer"
+        self.digitizer = [str(entry)] if entry.exists() else [self.py, "-m", "digitizer"]
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZER_")}
+        self.commands = digitizer_commands(self.digitizer, self.home()[1])
+        from digitizer import tools
+
+        self.ff = tools.ffmpeg_binary()
+        self.meta = {"python": sys.version.split()[0], "kernel": platform.release(),
+                     "cpus": os.cpu_count(), "ffmpeg": self.ff, "ffmpeg_version": tools.version(self.ff),
+                     "digitizer_commands": sorted(self.commands), "cache": str(CACHE),
+                     "loadavg_start": os.getloadavg(), "disc_builds": {},
+                     "method": __doc__.split("Method notes", 1)[1].strip()}
+
+    # -- helpers ------------------------------------------------------------------------
+    def home(self):
+        self.homes += 1
+        path = self.scratch / f"home{self.homes}"
+        return path, dict(self.env, DIGITIZER_HOME=str(path))
+
+    def add(self, part, measure, value=None, unit="", ratio=None, vs=None, extra=None, **more):
+        self.rows.append(dict(part=part, measure=measure, value=value, unit=unit, ratio=ratio,
+                              vs=vs, extra=extra, **more))
+
+    def need(self, *commands):
+        missing = [c for c in commands if c not in self.commands]
+        if missing:
+            raise Skip(f"`digitizer {missing[0]}` does not exist yet (not in `digitizer --help`)")
+
+    def need_tool(self, name):
+        if not shutil.which(name):
+            raise Skip(f"{name} is not installed")
+
+    def disc(self, params):
+        from sample_disc import build_dvd
+
+        t0 = time.perf_counter()
+        log(f"sample disc {params} (cached in {CACHE}; first build of the 1 GB disc ~90 s)")
+        disc = build_dvd(CACHE, **params)
+        self.meta["disc_builds"][params["label"]] = {"seconds": round(time.perf_counter() - t0, 2),
+                                                     "iso": str(disc.iso)}
+        return disc
+
+    def digi(self, *args, log_name="digitizer.log", keep_home=False):
+        """One digitizer run in a fresh DIGITIZER_HOME; (result, home, log path)."""
+        home, env = self.home()
+        log_path = self.scratch / log_name
+        res = run(self.digitizer + [str(a) for a in args], env=env, log_path=log_path)
+        if not keep_home:
+            shutil.rmtree(home, ignore_errors=True)
+        return res, home, log_path
+
+    def ffargs(self):
+        return [self.ff, "-hide_banner", "-nostdin", "-y", "-v", "error"]
+
+    # -- 1. rip -------------------------------------------------------------------------
+    def part_rip(self):
+        self.need("rip")
+        disc = self.disc(BIG_DISC)
+        iso, out = disc.iso, self.scratch / "rip"
+        out.mkdir()
+        self.need_tool("lsdvd")
+        n, size = main_title(iso)
+        self.add("rip", f"title {n} payload (lsdvd cells; ISO {iso.stat().st_size / 2**30:.2f} GiB)",
+                 size, "B", extra=None if size >= 2**30 else "WARNING: under 1 GiB")
+        log(f"rip: title {n}, {size / 2**30:.3f} GiB; warm-up read + the dvdbackup route as briefed")
+        run(["cat", iso])
+        have_dvdbackup = shutil.which("dvdbackup") is not None
+
+        def dvdbackup(folder):
+            r1 = run(["dvdbackup", "-t", n, "-i", iso, "-o", folder, "-n", "T"],
+                     log_path=out / "dvdbackup.log")
+            vobs = sorted((folder / "T" / "VIDEO_TS").glob("VTS_*_[1-9].VOB"))
+            return r1, "concat:" + "|".join(str(v) for v in vobs)
+
+        maps = ["-map", "0:v", "-map", "0:a", "-map", "0:s", "-c", "copy"]
+        if have_dvdbackup:  # the command exactly as briefed, once: does it work at all?
+            _, src = dvdbackup(out / "lit")
+            r = run(self.ffargs() + ["-i", src, *maps, out / "lit.mkv"], check=False,
+                    log_path=out / "lit.log")
+            first = next((ln for ln in (out / "lit.log").read_text(errors="replace").splitlines()
+                          if ln.strip()), "")
+            made = (out / "lit.mkv").stat().st_size if (out / "lit.mkv").exists() else 0
+            self.add("rip", "dvdbackup route as briefed (concat, no -fflags +genpts)",
+                     "ok" if r["rc"] == 0 else f"FAILS exit {r['rc']} after {made / MIB:.0f} MiB: "
+                     + first.split("] ", 1)[-1][:60])
+            shutil.rmtree(out / "lit")
+            (out / "lit.mkv").unlink(missing_ok=True)
+
+        def case_bare(r):
+            res = run(self.ffargs() + ["-f", "dvdvideo", "-title", n, "-i", iso, "-map", "0",
+                                       "-c", "copy", out / "bare.mkv"], log_path=out / "bare.log")
+            (out / "bare.mkv").unlink()
+            return res
+
+        def case_dvdbackup(r):
+            r1, src = dvdbackup(out / "db")
+            r2 = run(self.ffargs() + ["-fflags", "+genpts", "-i", src, *maps, out / "db.mkv"],
+                     log_path=out / "concat.log")
+            shutil.rmtree(out / "db")
+            (out / "db.mkv").unlink()
+            return {"seconds": r1["seconds"] + r2["seconds"], "rchar": r1["rchar"] + r2["rchar"],
+                    "source_rchar": r1["rchar"], "dvdbackup_seconds": r1["seconds"],
+                    "concat_seconds": r2["seconds"]}
+
+        cases = {"bare": case_bare, "cat": lambda r: run(["cat", iso]),
+                 "digitizer": lambda r: self.digi("rip", iso, "--title", n, log_name="rip.log")[0]}
+        if "scan" in self.commands:
+            cases["scan"] = lambda r: self.digi("scan", iso, log_name="scan.log")[0]
+        if have_dvdbackup:
+            cases["dvdbackup"] = case_dvdbackup
+        res = paired(cases, self.args.rip_rounds, "rip")
+        bare = res["bare"]
+        labels = {"bare": "bare ffmpeg -f dvdvideo -map 0 -c copy (baseline)",
+                  "digitizer": f"digitizer rip --title {n} (scan+rip+verify)",
+                  "dvdbackup": "dvdbackup -t + ffmpeg concat -fflags +genpts",
+                  "cat": "cat disc.iso > /dev/null (raw read)",
+                  "scan": "digitizer scan alone (inside rip)"}
+        if not have_dvdbackup:
+            self.add("rip", labels["dvdbackup"], "skipped: dvdbackup is not installed")
+        for name in [k for k in labels if k in res]:
+            s = med(res[name])
+            rate = (iso.stat().st_size if name == "cat" else size) / MIB / s
+            extra = f"{rate:.0f} MiB/s" if name != "scan" else None
+            if name == "dvdbackup":
+                extra += f"; dvdbackup {med(res[name], 'dvdbackup_seconds'):.2f} s + concat " \
+                         f"{med(res[name], 'concat_seconds'):.2f} s"
+            self.add("rip", f"time: {labels[name]}", s, "s", paired_ratio(res[name], bare),
+                     "bare", extra, runs=len(res[name]), samples=res[name])
+        for name in [k for k in labels if k in res]:
+            rchar = med(res[name], "rchar")
+            self.add("rip", f"bytes read (rchar, whole tree): {name}", rchar, "B", rchar / size,
+                     "title")
+        if "dvdbackup" in res:
+            src = med(res["dvdbackup"], "source_rchar")
+            self.add("rip", "bytes read from the ISO: dvdbackup step only", src, "B",
+                     src / size, "title")
+
+    # -- 2. fingerprint -----------------------------------------------------------------
+    def part_fingerprint(self):
+        self.need("fingerprint")
+        disc = self.disc(BIG_DISC)
+        sources = {"ISO": disc.iso, "folder": disc.folder}
+        ifo_bytes = sum(p.stat().st_size for p in (disc.folder / "VIDEO_TS").glob("*.IFO"))
+
+        cases = {"pass": lambda r: run([self.py, "-c", "pass"])}
+        for k, src in sources.items():
+            cases[k] = lambda r, src=src: self.digi("fingerprint", src, log_name="fp.log")[0]
+        res = paired(cases, self.args.cli_rounds, "fingerprint")
+        self.add("fingerprint", "python -c pass (baseline)", med(res["pass"]), "s",
+                 extra=f"rchar {med(res['pass'], 'rchar') / 1024:.0f} KiB", runs=len(res["pass"]),
+                 samples=res["pass"])
+        for k in sources:
+            self.add("fingerprint", f"digitizer fingerprint {k} (whole process, fresh home)",
+                     med(res[k]), "s", paired_ratio(res[k], res["pass"]), "python -c pass",
+                     runs=len(res[k]), samples=res[k])
+            self.add("fingerprint", f"bytes read (rchar, whole process): {k}",
+                     med(res[k], "rchar"), "B", paired_ratio(res[k], res["pass"], "rchar"),
+                     "python -c pass")
+        from digitizer.fingerprint import read_ids
+
+        for k, src in sources.items():
+            got = [read_ids(str(src)) for _ in range(self.args.cli_rounds)]
+            secs = sorted(g["seconds"] for g in got)[len(got) // 2]
+            self.add("fingerprint", f"read_ids({k}) in process", secs, "s",
+                     extra=f"fingerprint {got[0]['fingerprint'][:12]}")
+            self.add("fingerprint", f"read_ids({k}) bytes_read", got[0]["bytes_read"], "B",
+                     got[0]["bytes_read"] / ifo_bytes, f"all IFOs ({ifo_bytes} B)")
+
+    # -- 3. transcode -------------------------------------------------------------------
+    def part_transcode(self):
+        self.need("rip", "transcode")
+        from digitizer import media, transcode as tc
+
+        disc = self.disc(NOISY_DISC)
+        self.need_tool("lsdvd")
+        n, _ = main_title(disc.iso)
+        _, home, _ = self.digi("rip", disc.iso, "--title", n, log_name="tc-rip.log", keep_home=True)
+        src = next((home / "data" / "staging").glob(f"*/title_{n:02d}.mkv"))
+        out = self.scratch / "tc"
+        out.mkdir()
+        frames = count_frames(self.ff, src)
+        interlaced = bool(tc.detect_interlace(src, self.ff))
+        preset = tc.get_preset("h264", {})
+        stream_args = tc.stream_args(preset, media.probe(src, self.ff), interlaced, preset["video"])
+        self.add("transcode", f"source: title {n} of the 60 s noise=15 disc, ripped once",
+                 src.stat().st_size, "B", extra=f"{frames} frames, interlaced={interlaced}")
+        hb = ["HandBrakeCLI", "-i", disc.iso, "-t", n, "-e", "x264", "--encoder-preset",
+              "veryfast", "-q", "20", "--all-audio", "-E", "copy", "--audio-fallback", "ac3",
+              "--all-subtitles", "--subtitle-burned=none", "--markers", "--crop", "0:0:0:0"]
+        hb += ["--bwdif"] if interlaced else []
+        kept = {}
+
+        def finish(name, r, path, res):
+            res["size"] = path.stat().st_size
+            if r == self.args.tc_rounds - 1:
+                kept[name] = path
+            else:
+                path.unlink()
+            return res
+
+        def case_bare(r):
+            path = out / f"bare{r}.mkv"
+            res = run(self.ffargs() + ["-i", src, *stream_args, "-f", "matroska", path],
+                      log_path=out / "bare.log")
+            return finish("bare", r, path, res)
+
+        def case_digitizer(r):
+            res, home, log_path = self.digi("transcode", src, "--preset", "h264",
+                                            log_name="transcode.log", keep_home=True)
+            rows = [json.loads(ln) for ln in log_path.read_text().splitlines() if ln.startswith("{")]
+            res["inner_fps"] = rows[-1].get("fps")
+            path = out / f"digitizer{r}.mkv"
+            shutil.move(rows[-1]["path"], path)
+            shutil.rmtree(home)
+            return finish("digitizer", r, path, res)
+
+        def case_hb(r):
+            path = out / f"hb{r}.mkv"
+            return finish("handbrake", r, path, run(hb + ["-o", path], log_path=out / "hb.log"))
+
+        cases = {"bare": case_bare, "digitizer": case_digitizer}
+        if shutil.which("HandBrakeCLI"):
+            cases["handbrake"] = case_hb
+        else:
+            self.add("transcode", "HandBrakeCLI", "skipped: HandBrakeCLI is not installed")
+        res = paired(cases, self.args.tc_rounds, "transcode")
+        labels = {"bare": "bare ffmpeg, h264 preset's args (baseline)",
+                  "digitizer": "digitizer transcode -p h264",
+                  "handbrake": "HandBrakeCLI x264 veryfast -q 20 (reads the ISO)"}
+        for name in res:
+            s = med(res[name])
+            extra = f"{s:.1f} s"
+            if name == "digitizer" and all(x.get("inner_fps") for x in res[name]):
+                extra += f"; its own encode-only figure {med(res[name], 'inner_fps'):.0f} fps"
+            self.add("transcode", f"speed: {labels[name]}", frames / s, "fps",
+                     paired_ratio(res["bare"], res[name]), "bare", extra, runs=len(res[name]),
+                     samples=res[name])
+        for name in res:
+            self.add("transcode", f"output size: {name}", med(res[name], "size"), "B",
+                     med(res[name], "size") / med(res["bare"], "size"), "bare")
+        if "libvmaf" not in run_text([self.ff, "-hide_banner", "-filters"]):
+            self.add("transcode", "VMAF", "skipped: this ffmpeg has no libvmaf")
+            return
+        scores = {}
+        for name, path in kept.items():
+            log(f"transcode: VMAF of {name} (n_subsample={self.args.vmaf_subsample})")
+            scores[name] = vmaf(self.ff, path, src, self.args.vmaf_subsample)
+        for name, (score, nframes) in scores.items():
+            self.add("transcode", f"VMAF vs the rip: {name}", score, "",
+                     score / scores["bare"][0] if scores.get("bare") else None, "bare",
+                     f"{nframes} frames compared")
+
+    # -- 4. CLI start-up ----------------------------------------------------------------
+    def part_cli(self):
+        cases = {"pass": lambda r: run([self.py, "-c", "pass"]),
+                 "help": lambda r: run(self.digitizer + ["--help"])}
+        if "status" in self.commands:
+            from gencatalog import make_catalog
+
+            home, env = self.home()
+            log(f"cli: generating a catalog of {self.args.discs} discs / {self.args.titles} titles")
+            t0 = time.perf_counter()
+            stats = make_catalog(home / "data" / "catalog.db", self.args.discs, self.args.titles)
+            self.meta["status_catalog"] = dict(stats, seconds=round(time.perf_counter() - t0, 2))
+            cases["status"] = lambda r: run(self.digitizer + ["status"], env=env,
+                                            log_path=self.scratch / "status.log")
+        res = paired(cases, self.args.cli_rounds, "cli")
+        self.add("cli", "python -c pass (baseline)", med(res["pass"]), "s", runs=len(res["pass"]),
+                 samples=res["pass"])
+        self.add("cli", "digitizer --help", med(res["help"]), "s",
+                 paired_ratio(res["help"], res["pass"]), "python -c pass", runs=len(res["help"]),
+                 samples=res["help"])
+        if "status" in res:
+            c = self.meta["status_catalog"]
+            self.add("cli", f"digitizer status ({c['discs']} discs, {c['titles']} titles)",
+                     med(res["status"]), "s", paired_ratio(res["status"], res["pass"]),
+                     "python -c pass", runs=len(res["status"]), samples=res["status"])
+        else:
+            self.add("cli", "digitizer status", "skipped: `digitizer status` does not exist yet")
+
+    # -- 5. watch -----------------------------------------------------------------------
+    def part_watch(self):
+        self.need("watch")
+        home, env = self.home()
+        w = self.args.watch_seconds
+        log(f"watch: idle CPU of `digitizer watch` (no drives, empty home) over {w:.0f} s")
+        got = idle_cpu(self.digitizer + ["watch"], env, self.scratch / "watch.log", 3.0, w)
+        self.add("watch", f"idle CPU over {got['window']:.0f} s (process tree)",
+                 got["percent_of_core"], "% of one core",
+                 extra=f"{got['cpu_seconds']:.2f} s CPU; start-up {got['startup_cpu_seconds']:.2f} s",
+                 **got)
+
+    # -- driver -------------------------------------------------------------------------
+    def run_parts(self, parts):
+        for part in parts:
+            t0 = time.perf_counter()
+            try:
+                getattr(self, f"part_{part}")()
+            except Skip as exc:
+                log(f"{part}: skipped: {exc}")
+                self.add(part, "skipped", str(exc))
+            except Exception as exc:  # one broken part must not lose the others' results
+                traceback.print_exc()
+                self.add(part, "ERROR", f"{type(exc).__name__}: {exc}"[:200])
+            self.meta.setdefault("part_seconds", {})[part] = round(time.perf_counter() - t0, 1)
+            log(f"{part}: done in {time.perf_counter() - t0:.0f} s")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--json", type=Path, default=HERE / "results.json", help="where to write JSON")
+    ap.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)}")
+    ap.add_argument("--quick", action="store_true", help="1-2 rounds everywhere (a smoke test)")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = ap.parse_args(argv)
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if set(parts) - set(PARTS):
+        ap.error(f"unknown part(s): {', '.join(sorted(set(parts) - set(PARTS)))}")
+    q = args.quick
+    args.rip_rounds, args.tc_rounds, args.cli_rounds = (1, 1, 3) if q else (3, 3, 15)
+    args.watch_seconds, args.vmaf_subsample = (10.0 if q else 30.0), 5
+    args.discs, args.titles = 10_000, 100_000
+    make_subreaper()
+    t0 = time.perf_counter()
+    bench = Bench(args)
+    try:
+        bench.run_parts(parts)
+    finally:
+        if not args.keep:
+            shutil.rmtree(bench.scratch, ignore_errors=True)
+    bench.meta.update(wall_seconds=round(time.perf_counter() - t0, 1), loadavg_end=os.getloadavg(),
+                      rounds={"rip": args.rip_rounds, "transcode": args.tc_rounds,
+                              "cli_and_fingerprint": args.cli_rounds})
+    print(table(bench.rows))
+    print(f"\ntotal wall time {bench.meta['wall_seconds']:.0f} s; load average "
+          f"{bench.meta['loadavg_start'][0]:.1f} at start, {bench.meta['loadavg_end'][0]:.1f} at end")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"meta": bench.meta, "rows": bench.rows}, indent=1,
+                                    default=str) + "\n")
+    log(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -96,8 +96,8 @@ class Bench:
         t0 = time.perf_counter()
         log(f"sample disc {params} (cached in {CACHE}; first build of the 1 GB disc ~90 s)")
         disc = build_dvd(CACHE, **params)
-        self.meta["disc_builds"][params["label"]] = {"seconds": round(time.perf_counter() - t0, 2),
-                                                     "iso": str(disc.iso)}
+        self.meta["disc_builds"].setdefault(params["label"], {  # the first call may build it
+            "seconds": round(time.perf_counter() - t0, 2), "iso": str(disc.iso)})
         return disc
 
     def digi(self, *args, log_name="digitizer.log", keep_home=False):
@@ -302,7 +302,7 @@ class Bench:
             self.add("transcode", "VMAF", "skipped: this ffmpeg has no libvmaf")
             return
         scores = {}
-        for name, path in kept.items():
+        for name, path in sorted(kept.items(), key=lambda kv: list(res).index(kv[0])):
             log(f"transcode: VMAF of {name} (n_subsample={self.args.vmaf_subsample})")
             scores[name] = vmaf(self.ff, path, src, self.args.vmaf_subsample)
         for name, (score, nframes) in scores.items():
@@ -377,7 +377,7 @@ def main(argv=None) -> int:
     if set(parts) - set(PARTS):
         ap.error(f"unknown part(s): {', '.join(sorted(set(parts) - set(PARTS)))}")
     q = args.quick
-    args.rip_rounds, args.tc_rounds, args.cli_rounds = (1, 1, 3) if q else (3, 3, 15)
+    args.rip_rounds, args.tc_rounds, args.cli_rounds = (1, 1, 3) if q else (5, 3, 15)
     args.watch_seconds, args.vmaf_subsample = (10.0 if q else 30.0), 5
     args.discs, args.titles = 10_000, 100_000
     make_subreaper()

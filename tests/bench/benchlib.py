@@ -184,6 +184,8 @@ def fmt_value(value, unit: str) -> str:
             if abs(value) >= div:
                 return f"{value / div:.2f} {u}"
         return f"{value:.0f} B"
+    if unit.startswith("%"):
+        return f"{value:.3f} {unit}"
     if unit == "s" and value < 1:
         return f"{value * 1000:.1f} ms"
     return f"{value:.4g} {unit}".strip() if abs(value) < 1000 else f"{value:.0f} {unit}".strip()

@@ -297,6 +297,14 @@ class Catalog:
                     released.append(row)
         return released
 
+    def release_mine(self, pid: int | None = None, host: str | None = None) -> int:
+        """Hand back every step this process still holds (on the way out of a stop)."""
+        cur = self.db.execute(
+            "UPDATE steps SET state = 'pending', worker_pid = NULL, updated = ?"
+            " WHERE state = 'running' AND worker_pid = ? AND worker_host = ?",
+            [now(), pid or os.getpid(), host or socket.gethostname()])
+        return cur.rowcount
+
     def retry_failed(self, fingerprint: str | None = None) -> int:
         where, args = "state = 'failed'", []
         if fingerprint:

@@ -184,9 +184,14 @@ class Watcher:
             steps.STOPPING.set()
             from digitizer import tools
 
-            tools.kill_all()
-            for t in threads:
-                t.join(10)
+            # Workers see STOPPING, their tools die, their claims go back as pending; a
+            # worker between two tool runs finishes that run first.
+            deadline = time.monotonic() + 60
+            while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
+                tools.kill_all()
+                for t in threads:
+                    t.join(0.2)
+            catalog.release_mine()
             raise
         finally:
             for s, handler in old.items():

@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from digitizer import identity, insert, markers, media, rip, tools, transcode
-from digitizer.catalog import PREVIOUS  # noqa: F401  (re-exported for watch)
+from digitizer import identity, insert, markers, rip, transcode
 from digitizer.errors import Conflict, DigitizerError, Interrupted, SourceError, UsageError
 
 STAGES = ("rip", "transcode", "insert")

@@ -8,8 +8,6 @@ step that had failed is pending again (its error is in the history).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from digitizer import markers
 from digitizer.catalog import STEP_KINDS
 from digitizer.identity import CERTAIN_SOURCES

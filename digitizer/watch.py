@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from digitizer import drives, pipeline, steps
-from digitizer.catalog import Catalog, open_catalog
+from digitizer.catalog import PREVIOUS, Catalog, open_catalog
 from digitizer.errors import Conflict, DigitizerError, Interrupted, warn
 from digitizer.names import label_slug
 
@@ -213,7 +213,7 @@ def _running(catalog: Catalog) -> bool:
             if s["state"] == "running":
                 return True
             if s["state"] == "pending":
-                prev = catalog.step(s["fingerprint"], s["title"], pipeline.PREVIOUS[kind])
+                prev = catalog.step(s["fingerprint"], s["title"], PREVIOUS[kind])
                 if prev and prev["state"] == "done":
                     return True
     return False

@@ -13,7 +13,7 @@ import pytest
 
 from digitizer import catalog as catmod
 from digitizer import config, jsonio, markers, tools
-from digitizer.errors import InputError, ToolFailed, ToolMissing, UsageError
+from digitizer.errors import InputError, ToolFailed, ToolMissing
 
 
 # -- config ---------------------------------------------------------------------------
@@ -221,7 +221,6 @@ def test_stale_claim_of_a_dead_worker_is_released(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     step = cat.claim("rip", pid=dead.pid)
-    live = cat.claim  # noqa: F841
     released = cat.release_stale()
     assert [r["id"] for r in released] == [step["id"]]
     again = cat.claim("rip")

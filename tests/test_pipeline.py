@@ -66,7 +66,6 @@ def test_default_selection_lpcm_and_no_rerip(run_cli, movie_disc):
 
 
 def test_not_enough_space_stops_before_writing(run_cli, movie_disc, monkeypatch, home):
-    import shutil
     from collections import namedtuple
 
     usage = namedtuple("usage", "total used free")

@@ -3,7 +3,6 @@
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CACHE
 from digitizer.catalog import Catalog
-from sample_disc import build_dvd
 
 pytestmark = pytest.mark.slow
 EXE = str(Path(sys.executable).parent / "digitizer")
@@ -156,7 +153,7 @@ def test_watch_once_over_a_folder_of_images(tmp_path, movie_disc, episode_disc):
     cfg.write_text('preset = "copy"\n[sources."SHOW_S1_D1"]\nshow = "Test Show (2020)"\n')
     hook_log = tmp_path / "hook.ndjson"
     hook = f"{sys.executable} -c \"import sys; open('{hook_log}', 'a').write(sys.stdin.read() + '\\n')\""
-    done = run(home, "watch", "--once", *sorted(isos.iterdir()), DIGITIZER_HOOK=hook)
+    run(home, "watch", "--once", *sorted(isos.iterdir()), DIGITIZER_HOOK=hook)
     lib = home / "data" / "library"
     season = lib / "TV Shows" / "Test Show (2020)" / "Season 01"
     assert sorted(p.name for p in season.glob("*.mkv")) == [

@@ -1,0 +1,184 @@
+"""Commands for the three steps: rip, transcode, insert (registered on the cli group)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from digitizer.cli import (cli, each_file, files_from, json_option, output, pass_env,
+                           sources_from)
+from digitizer.complete import complete_sources
+from digitizer.errors import DigitizerError
+
+
+def scans_from(env, args, objects, probe=True) -> list[dict]:
+    """Scan results for rip: taken from scan's JSON when piped, else scanned now."""
+    from digitizer import scan as scanmod
+
+    results = [o for o in objects if o.get("titles") and o.get("folder")]
+    sources = sources_from(args, [o for o in objects if o not in results])
+    for source in sources:
+        results.append(scanmod.scan_disc(source, env.catalog, env.cfg, probe=probe))
+    return results
+
+
+# -- rip / transcode / insert ---------------------------------------------------------
+@cli.command(short_help="Rip titles losslessly to MKV in the staging folder.")
+@click.argument("sources", nargs=-1, required=True, shell_complete=complete_sources)
+@click.option("--title", "-t", "numbers", multiple=True, type=int,
+              help="Rip this title number (repeatable).")
+@click.option("--main", is_flag=True, help="Only the main feature (or the episodes).")
+@click.option("--all", "all_", is_flag=True, help="Every title, whatever its role.")
+@click.option("--roles", help="Comma-separated roles to rip (default: main,extra,episode).")
+@json_option
+@pass_env
+def rip(env, sources, numbers, main, all_, roles, as_array):
+    """Rip the selected titles of each disc to one lossless MKV per title (every video,
+    audio and subtitle stream, chapters, languages), verified before it counts. Already
+    verified rips are not redone. SOURCES may be `-` to read scan's JSON.
+
+    \b
+    Example:
+      digitizer rip /dev/sr0
+      digitizer rip film.iso --title 1 --title 3
+      digitizer scan film.iso | digitizer rip - --roles main
+    """
+    from digitizer import rip as ripmod
+    from digitizer.jsonio import read_inputs
+
+    args, objects = read_inputs(sources)
+    roles_ = [r.strip() for r in roles.split(",") if r.strip()] if roles else None
+    out = output(as_array)
+    failures = []
+    # rip needs no interlace verdict (transcode measures it on the file): skip the probe.
+    for scan_result in scans_from(env, args, objects, probe=False):
+        try:
+            ripmod.rip_disc(scan_result, env.catalog, env.cfg, numbers=numbers, main=main,
+                            all_=all_, roles_=roles_, emit=out.emit)
+        except DigitizerError as exc:
+            click.echo(f"digitizer: {exc.message}", err=True)
+            failures.append(exc)
+    out.close()
+    if failures:
+        sys.exit(max(f.exit_code for f in failures))
+
+
+@cli.command(short_help="Re-encode ripped files with a preset.")
+@click.argument("files", nargs=-1)
+@click.option("--preset", "-p", help="Preset name (default: config `preset`, h264).",
+              shell_complete=lambda ctx, param, incomplete: _complete_presets(incomplete))
+@click.option("--list-presets", is_flag=True, help="List the presets and exit.")
+@json_option
+@pass_env
+def transcode(env, files, preset, list_presets, as_array):
+    """Transcode ripped MKVs with a preset: deinterlaced when the video is interlaced
+    (measured), every audio and subtitle stream and the chapters kept, verified before
+    it counts. FILES may be `-` to read rip's JSON.
+
+    \b
+    Example:
+      digitizer transcode --list-presets
+      digitizer transcode ~/.local/share/digitizer/staging/FILM-*/title_01.mkv -p hevc
+      digitizer rip film.iso | digitizer transcode - --preset h264
+    """
+    from digitizer import transcode as tc
+    from digitizer.jsonio import read_inputs
+
+    if list_presets:
+        out = output(as_array)
+        for name, body in tc.presets(env.cfg.presets).items():
+            out.emit({"preset": name, "description": body.get("description"),
+                      "hardware": body.get("hw")})
+        out.close()
+        return
+    if not files:
+        raise click.UsageError("give FILES (or - to read rip's JSON)")
+    args, objects = read_inputs(files)
+    each_file(files_from(args, objects),
+              lambda item: tc.transcode(item["path"], env.catalog, env.cfg,
+                                        preset_name=preset),
+              output(as_array))
+
+
+@cli.command(short_help="Move finished files into the Plex/Jellyfin library.")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--library", type=click.Path(file_okay=False),
+              help="Library root (default: config `library`).")
+@click.option("--movie", metavar='"TITLE (YEAR)"', help="Name the disc as this movie.")
+@click.option("--show", metavar='"SHOW (YEAR)"', help="Name the disc as a season of this show.")
+@click.option("--season", type=click.IntRange(0, 999), help="Season number (with --show; default 1).")
+@click.option("--episode", type=click.IntRange(1, 9999),
+              help="Episode number of this file, or of the disc's first episode when several "
+                   "files are given (default: continue after the season's highest).")
+@click.option("--extra-type", type=click.Choice(["featurette", "behindthescenes", "deleted",
+                                                 "trailer", "other"]),
+              help="Folder for extras (default: other).")
+@click.option("--mode", type=click.Choice(["move", "hardlink", "copy"]),
+              help="How files get there (default: config `insert_mode`, move).")
+@click.option("--on-conflict", type=click.Choice(["error", "skip", "suffix"]), default="error",
+              show_default=True, help="When a different file already has the name.")
+@json_option
+@pass_env
+def insert(env, files, library, movie, show, season, episode, extra_type, mode, on_conflict,
+           as_array):
+    """Insert transcoded (or ripped) files into the library with Plex/Jellyfin names:
+    Movies/Title (Year)/Title (Year).mkv with extras in typed folders, or
+    TV Shows/Show (Year)/Season 01/Show (Year) - s01e01.mkv. Never overwrites a
+    different file. FILES may be `-` to read transcode's JSON.
+
+    \b
+    Example:
+      digitizer insert title_01.h264.mkv --movie "Big Buck Bunny (2008)"
+      digitizer transcode - < ripped.json | digitizer insert - --show "Show (2020)" --season 1
+    """
+    from pathlib import Path
+
+    from digitizer import insert as ins
+    from digitizer import refresh
+    from digitizer.jsonio import read_inputs
+
+    if movie and show:
+        raise click.UsageError("give --movie or --show, not both")
+    if (season or episode) and not show:
+        raise click.UsageError("--season and --episode go with --show")
+    ident = None
+    if movie or show:
+        ident = ins.Identity("movie" if movie else "show", movie or show, season)
+    root = Path(library).expanduser() if library else env.cfg.path_of("library")
+    root.mkdir(parents=True, exist_ok=True)
+    args, objects = read_inputs(files)
+    items = files_from(args, objects)
+    counter = {"n": 0}
+
+    def one(item):
+        number = None
+        if episode is not None:
+            number = episode + counter["n"]
+        result = ins.insert_file(item["path"], env.catalog, library=root, ident=ident,
+                                 episode=number, mode=mode or env.cfg.insert_mode,
+                                 on_conflict=on_conflict, extra_type=extra_type)
+        if result.get("episode") is not None:
+            counter["n"] += 1
+        if ident is not None:
+            from digitizer import identity
+
+            identity.record(env.catalog, result["fingerprint"],
+                            {"kind": ident.kind, "name": ident.name, "season": ident.season,
+                             "source": "cli"})
+        for warning in refresh.refresh(env.cfg, result["path"]):
+            click.echo(f"digitizer: warning: library refresh failed: {warning}", err=True)
+        return result
+
+    each_file(items, one, output(as_array))
+
+
+def _complete_presets(incomplete):
+    try:
+        from digitizer import config as cfgmod
+        from digitizer.transcode import presets
+
+        names = presets(cfgmod.load().presets)
+    except Exception:  # completion must never print a traceback into the shell
+        return []
+    return [n for n in names if n.startswith(incomplete)]

@@ -1,0 +1,242 @@
+"""Commands for unattended operation: resume, watch, status, review."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from digitizer.cli import (Env, cli, json_option, output, pass_env, print_table,
+                           stdout_is_terminal)
+from digitizer.complete import complete_fingerprints, complete_sources
+from digitizer.errors import DigitizerError
+
+
+# -- resume / watch / status / review -------------------------------------------------
+def name_options(f):
+    f = click.option("--season", type=click.IntRange(0, 999),
+                     help="Season number with --show (default 1).")(f)
+    f = click.option("--show", metavar='"SHOW (YEAR)"', help="Name the disc(s) as this show.")(f)
+    f = click.option("--movie", metavar='"TITLE (YEAR)"', help="Name the disc(s) as this movie.")(f)
+    return f
+
+
+@cli.command(short_help="Finish what stopped: plan from the files, run what is missing.")
+@click.argument("targets", nargs=-1, shell_complete=complete_fingerprints)
+@click.option("--dry-run", is_flag=True, help="Print the plan, change nothing.")
+@click.option("--reset", "reset_title", type=int, metavar="TITLE",
+              help="Delete this title's outputs and state so it starts over.")
+@click.option("--retry", is_flag=True, help="Re-queue failed steps first.")
+@click.option("--dismiss", is_flag=True, help="Drop failed steps instead of running anything.")
+@name_options
+@json_option
+@pass_env
+def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, season, as_array):
+    """Bring discs as far as they can go. Works backwards from the files and their markers:
+    an inserted file that verifies is done, a verified transcode needs only insert, a
+    verified rip needs transcode and insert, anything else is ripped again (which needs
+    the disc). TARGETS are fingerprints (or prefixes), drives or images; none means every
+    unfinished disc in the catalog.
+
+    \b
+    Example:
+      digitizer resume
+      digitizer resume --dry-run
+      digitizer resume 0bff7fd7 --reset 3
+      digitizer resume --retry
+    """
+    from digitizer import pipeline
+
+    cat = env.catalog
+    cat.release_stale()
+    pairs = pipeline.resolve_targets(cat, list(targets)) if targets else \
+        [(fp, None) for fp in pipeline.unfinished(cat)]
+    out = output(as_array)
+    if dismiss:
+        for fp, _ in pairs or [(None, None)]:
+            out.emit({"fingerprint": fp, "dismissed": cat.dismiss_failed(fp)})
+        out.close()
+        return
+    if reset_title is not None:
+        if len(pairs) != 1:
+            raise click.UsageError("--reset needs exactly one disc")
+        fp = pairs[0][0]
+        out.emit({"fingerprint": fp, "title": reset_title,
+                  "removed": pipeline.reset_title(cat, env.cfg, fp, reset_title)})
+        if dry_run:
+            out.close()
+            return
+    failures = []
+    table_rows = []
+    for fp, source in pairs:
+        try:
+            if dry_run:
+                if retry:
+                    cat.retry_failed(fp)
+                rows = pipeline.plan(cat, env.cfg, fp)
+                if stdout_is_terminal() and not as_array:
+                    table_rows += rows
+                else:
+                    out.emit_all(rows)
+                continue
+            ident = None
+            if movie or show:
+                from digitizer import identity
+
+                _, marker = pipeline.disc_marker(cat, fp)
+                ident = identity.resolve(cat, env.cfg, fp, marker.get("label"),
+                                         marker.get("titles") or [], movie=movie, show=show,
+                                         season=season)
+            pipeline.run_disc(cat, env.cfg, fp, source=source, ident=ident, retry=retry,
+                              emit=out.emit)
+        except DigitizerError as exc:
+            click.echo(f"digitizer: {exc.message}", err=True)
+            failures.append(exc)
+    if table_rows:
+        print_table(table_rows, ["fingerprint", "title", "next", "path"])
+    out.close()
+    if failures:
+        sys.exit(max(f.exit_code for f in failures))
+
+
+@cli.command(short_help="Digitize every disc put into a drive, unattended.")
+@click.argument("sources", nargs=-1, shell_complete=complete_sources)
+@click.option("--once", is_flag=True,
+              help="Handle the discs present and the pending steps, then exit (cron).")
+@click.option("--workers", type=click.IntRange(1, 16),
+              help="Transcode workers (default: config `transcode_workers`).")
+@click.option("--print-systemd", is_flag=True, help="Print the systemd unit and exit.")
+@click.option("--print-udev", is_flag=True, help="Print the udev rule (and the unit it starts) and exit.")
+@name_options
+@pass_env
+def watch(env, sources, once, workers, print_systemd, print_udev, movie, show, season):
+    """Watch the drives (or the SOURCES given: drives or images). A new disc is
+    fingerprinted; a known one resumes and is never ripped twice; a new one is scanned,
+    its main title and extras ripped, and the drive ejected. Transcode and insert run
+    from the queue meanwhile. Discs named only by a guess from their label wait in
+    `digitizer review` before insert. SIGTERM/SIGINT stop cleanly.
+
+    \b
+    Example:
+      digitizer watch
+      digitizer watch --once ~/isos/*.iso
+      */10 * * * * digitizer watch --once        (crontab)
+      digitizer watch --print-systemd > ~/.config/systemd/user/digitizer-watch.service
+    """
+    from digitizer import watch as watchmod
+
+    if print_systemd or print_udev:
+        if print_systemd:
+            click.echo(watchmod.service_file("digitizer-watch.service"), nl=False)
+        if print_udev:
+            click.echo(watchmod.service_file("60-digitizer.rules"), nl=False)
+            click.echo("\n# and the unit it starts, digitizer-once@.service:")
+            click.echo(watchmod.service_file("digitizer-once@.service"), nl=False)
+        return
+    from digitizer.detect import normalise
+
+    out = output(False)
+    watcher = watchmod.Watcher(env.cfg, [normalise(s) for s in sources], once=once,
+                               movie=movie, show=show, season=season, workers=workers,
+                               emit=out.emit)
+    code = watcher.run()
+    sys.exit(code)
+
+
+@cli.command(short_help="Show drives, unfinished discs, running steps, failures, review.")
+@click.option("--follow", "-f", is_flag=True, help="Redraw every 2 seconds until Ctrl-C.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@pass_env
+def status(env, follow, as_json):
+    """Show the drives and their state; every unfinished disc with, per title, how far
+    rip, transcode and insert have got; running steps with progress; failures with
+    their error; and titles waiting for review.
+
+    \b
+    Example:
+      digitizer status
+      digitizer status --json | jq '.failed'
+      digitizer status --follow
+    """
+    import json as jsonmod
+    import time
+
+    from digitizer import status as statusmod
+
+    while True:
+        state = statusmod.collect(env.catalog)
+        if as_json:
+            click.echo(jsonmod.dumps(state, ensure_ascii=False))
+        else:
+            if follow and sys.stdout.isatty():
+                click.clear()
+            click.echo(statusmod.render(state))
+        if not follow:
+            return
+        time.sleep(2)
+
+
+@cli.group(invoke_without_command=True, short_help="List or approve discs waiting for a name.")
+@click.pass_context
+def review(ctx):
+    """Discs named only by a guess from their volume label are ripped and transcoded but
+    not inserted. Without a subcommand: list them, one JSON object per disc.
+
+    \b
+    Example:
+      digitizer review
+      digitizer review approve 0bff7fd7 --movie "Big Buck Bunny (2008)"
+    """
+    if ctx.invoked_subcommand is None:
+        env = ctx.ensure_object(Env)
+        out = output(False)
+        waiting: dict = {}
+        for step in env.catalog.steps(state="review", kind="insert"):
+            disc = env.catalog.disc(step["fingerprint"])
+            entry = waiting.setdefault(step["fingerprint"], {
+                "fingerprint": step["fingerprint"], "label": disc["label"],
+                "suggestion": {"kind": disc["identity_kind"], "name": disc["identity_name"],
+                               "season": disc["identity_season"]}, "titles": []})
+            entry["titles"].append(step["title"])
+        out.emit_all(waiting.values())
+        out.close()
+
+
+@review.command("approve", short_help="Name a disc and insert its waiting titles.")
+@click.argument("fingerprint", shell_complete=complete_fingerprints)
+@name_options
+@json_option
+@pass_env
+def review_approve(env, fingerprint, movie, show, season, as_array):
+    """Give a disc its library name (or accept the suggestion with neither option) and
+    insert its titles that were waiting.
+
+    \b
+    Example:
+      digitizer review approve 0bff7fd7 --movie "Big Buck Bunny (2008)"
+      digitizer review approve 5e94 --show "Some Show (2020)" --season 2
+    """
+    from digitizer import pipeline
+
+    cat = env.catalog
+    [(fp, _)] = pipeline.resolve_targets(cat, [fingerprint])
+    disc = cat.disc(fp)
+    if movie or show:
+        from digitizer.insert import Identity
+
+        ident = Identity("movie" if movie else "show", movie or show, season)
+        kind, name, season_ = ident.kind, ident.name, ident.season
+    elif disc.get("identity_name"):
+        kind, name, season_ = disc["identity_kind"], disc["identity_name"], disc["identity_season"]
+    else:
+        raise click.UsageError("give --movie or --show")
+    from digitizer import identity
+
+    identity.record(cat, fp, {"kind": kind, "name": name, "season": season_,
+                              "source": "review"})
+    for step in cat.steps(fp, state="review", kind="insert"):
+        cat.set_step(fp, step["title"], "insert", state="pending")
+    cat.add_event("review_approved", fp, name=name)
+    out = output(as_array)
+    pipeline.run_disc(cat, env.cfg, fp, emit=out.emit, do_rip=False)
+    out.close()

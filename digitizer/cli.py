@@ -177,12 +177,15 @@ def sources_from(args, objects) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def each_source(sources, fn, out):
-    """Run fn on every source; a bad source is reported and the others still run."""
+def run_each(items, fn, out):
+    """Run fn on every item (a source, a file, a scanned disc) and emit what it returns; a
+    bad item is reported on one line and the others still run. The exit code is the worst."""
     failures = []
-    for source in sources:
+    for item in items:
         try:
-            out.emit(fn(source))
+            result = fn(item)
+            if result is not None:
+                out.emit(result)
         except DigitizerError as exc:
             click.echo(f"digitizer: {exc.message}", err=True)
             failures.append(exc)
@@ -227,7 +230,7 @@ def detect(env, sources, table, as_array):
             click.echo("no optical drives found", err=True)
     else:
         try:
-            each_source([det.normalise(s) for s in sources], det.detect, out)
+            run_each([det.normalise(s) for s in sources], det.detect, out)
         finally:
             if table:
                 print_table(rows, ["source", "kind", "status", "disc_type", "label"])
@@ -267,7 +270,7 @@ def fingerprint(env, sources, as_array):
 
     args, objects = read_inputs(sources)
     staging = env.cfg.path_of("staging")
-    each_source(sources_from(args, objects),
+    run_each(sources_from(args, objects),
                 lambda s: fpmod.fingerprint(s, env.catalog, staging), output(as_array))
 
 
@@ -291,7 +294,7 @@ def scan(env, sources, no_probe, as_array):
     from digitizer.jsonio import read_inputs
 
     args, objects = read_inputs(sources)
-    each_source(sources_from(args, objects),
+    run_each(sources_from(args, objects),
                 lambda s: scanmod.scan_disc(s, env.catalog, env.cfg, probe=not no_probe),
                 output(as_array))
 
@@ -303,19 +306,6 @@ def files_from(args, objects) -> list[dict]:
             raise click.UsageError("a JSON input object has no \"path\"")
         items.append(obj)
     return items
-
-
-def each_file(items, fn, out):
-    failures = []
-    for item in items:
-        try:
-            out.emit(fn(item))
-        except DigitizerError as exc:
-            click.echo(f"digitizer: {exc.message}", err=True)
-            failures.append(exc)
-    out.close()
-    if failures:
-        sys.exit(max(f.exit_code for f in failures))
 
 
 def json_dumps(obj) -> str:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 
 import click
 
-from digitizer.cli import (cli, each_file, files_from, json_option, output, pass_env,
+from digitizer.cli import (cli, files_from, json_option, output, pass_env, run_each,
                            sources_from)
 from digitizer.complete import complete_sources
-from digitizer.errors import DigitizerError
 
 
 def scans_from(env, args, objects, probe=True) -> list[dict]:
@@ -50,18 +48,13 @@ def rip(env, sources, numbers, main, all_, roles, as_array):
     args, objects = read_inputs(sources)
     roles_ = [r.strip() for r in roles.split(",") if r.strip()] if roles else None
     out = output(as_array)
-    failures = []
+
+    def one(scan_result):
+        ripmod.rip_disc(scan_result, env.catalog, env.cfg, numbers=numbers, main=main,
+                        all_=all_, roles_=roles_, emit=out.emit)
+
     # rip needs no interlace verdict (transcode measures it on the file): skip the probe.
-    for scan_result in scans_from(env, args, objects, probe=False):
-        try:
-            ripmod.rip_disc(scan_result, env.catalog, env.cfg, numbers=numbers, main=main,
-                            all_=all_, roles_=roles_, emit=out.emit)
-        except DigitizerError as exc:
-            click.echo(f"digitizer: {exc.message}", err=True)
-            failures.append(exc)
-    out.close()
-    if failures:
-        sys.exit(max(f.exit_code for f in failures))
+    run_each(scans_from(env, args, objects, probe=False), one, out)
 
 
 @cli.command(short_help="Re-encode ripped files with a preset.")
@@ -95,7 +88,7 @@ def transcode(env, files, preset, list_presets, as_array):
     if not files:
         raise click.UsageError("give FILES (or - to read rip's JSON)")
     args, objects = read_inputs(files)
-    each_file(files_from(args, objects),
+    run_each(files_from(args, objects),
               lambda item: tc.transcode(item["path"], env.catalog, env.cfg,
                                         preset_name=preset),
               output(as_array))
@@ -170,7 +163,7 @@ def insert(env, files, library, movie, show, season, episode, extra_type, mode, 
             click.echo(f"digitizer: warning: library refresh failed: {warning}", err=True)
         return result
 
-    each_file(items, one, output(as_array))
+    run_each(items, one, output(as_array))
 
 
 def _complete_presets(incomplete):

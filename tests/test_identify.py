@@ -92,8 +92,10 @@ def test_scan_episode_disc(run_cli, episode_disc, which):
     assert titles[0]["duration"] == pytest.approx(sum(t["duration"] for t in titles[1:5]), abs=1)
 
 
-def test_scan_pal_disc(run_cli, pal_disc):
-    titles = run_cli("scan", pal_disc.iso).objects[0]["titles"]
+@pytest.mark.parametrize("which", ["iso", "folder"])
+def test_scan_pal_disc(run_cli, pal_disc, which):
+    source = pal_disc.iso if which == "iso" else pal_disc.folder
+    titles = run_cli("scan", source).objects[0]["titles"]
     main = titles[0]
     assert main["role"] == "main"
     assert main["video"]["standard"] == "PAL" and main["video"]["height"] == 576

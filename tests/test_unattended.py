@@ -171,6 +171,35 @@ def test_watch_once_over_a_folder_of_images(tmp_path, movie_disc, episode_disc):
     assert status["discs"] == [] and status["failed"] == [] and status["review"] == []
 
 
+def test_events_reach_the_webhook_and_a_failing_hook_is_only_a_warning(tmp_path, movie_disc):
+    import http.server
+    import threading
+
+    got = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    home = tmp_path / "h"
+    done = run(home, "watch", "--once", movie_disc.iso, DIGITIZER_PRESET="copy",
+               DIGITIZER_WEBHOOK=f"http://127.0.0.1:{server.server_address[1]}/digitizer",
+               DIGITIZER_HOOK="/nonexistent/hook")
+    server.shutdown()
+    assert done.returncode == 0
+    assert "warning: hook failed: hook not found" in done.stderr
+    events = [e["event"] for e in got]
+    assert events[0] == "disc_detected" and "review_waiting" in events
+    assert all(e["fingerprint"] for e in got)
+
+
 def test_same_disc_again_is_not_ripped_again(tmp_path, movie_disc):
     home = tmp_path / "h"
     run(home, "watch", "--once", movie_disc.iso, DIGITIZER_PRESET="copy")

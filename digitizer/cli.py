@@ -213,29 +213,33 @@ def detect(env, sources, table, as_array):
     """
     from digitizer import detect as det
 
-    rows = []
+    out = TableOutput(["source", "kind", "status", "disc_type", "label"]) if table \
+        else output(as_array)
+    if sources:
+        run_each([det.normalise(s) for s in sources], det.detect, out)
+        return
+    out.emit_all(det.detect_drives())
+    if table and not out.items:
+        click.echo("no optical drives found", err=True)
+        return
+    out.close()
 
-    class Collect:
-        def emit(self, obj):
-            rows.append(obj)
 
-        def close(self):
-            pass
+class TableOutput:
+    """Rows collected and printed as a readable table on close (jsonio.Output's interface)."""
 
-    out = Collect() if table else output(as_array)
-    if not sources:
-        for row in det.detect_drives():
-            out.emit(row)
-        if not rows and table:
-            click.echo("no optical drives found", err=True)
-    else:
-        try:
-            run_each([det.normalise(s) for s in sources], det.detect, out)
-        finally:
-            if table:
-                print_table(rows, ["source", "kind", "status", "disc_type", "label"])
-    if not table:
-        out.close()
+    def __init__(self, columns):
+        self.columns = columns
+        self.items: list[dict] = []
+
+    def emit(self, obj: dict) -> None:
+        self.items.append(obj)
+
+    def emit_all(self, objs) -> None:
+        self.items.extend(objs)
+
+    def close(self) -> None:
+        print_table(self.items, self.columns)
 
 
 def print_table(rows, columns):

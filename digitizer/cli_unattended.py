@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from digitizer.cli import (Env, cli, json_option, output, pass_env, print_table,
+from digitizer.cli import (Env, TableOutput, cli, json_option, output, pass_env,
                            stdout_is_terminal)
 from digitizer.complete import complete_fingerprints, complete_sources
 from digitizer.errors import DigitizerError
@@ -67,17 +67,14 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
             out.close()
             return
     failures = []
-    table_rows = []
+    plan_out = TableOutput(["fingerprint", "title", "next", "path"]) \
+        if dry_run and stdout_is_terminal() and not as_array else out
     for fp, source in pairs:
         try:
             if dry_run:
                 if retry:
                     cat.retry_failed(fp)
-                rows = pipeline.plan(cat, env.cfg, fp)
-                if stdout_is_terminal() and not as_array:
-                    table_rows += rows
-                else:
-                    out.emit_all(rows)
+                plan_out.emit_all(pipeline.plan(cat, env.cfg, fp))
                 continue
             ident = None
             if movie or show:
@@ -92,8 +89,8 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
         except DigitizerError as exc:
             click.echo(f"digitizer: {exc.message}", err=True)
             failures.append(exc)
-    if table_rows:
-        print_table(table_rows, ["fingerprint", "title", "next", "path"])
+    if plan_out is not out and plan_out.items:
+        plan_out.close()
     out.close()
     if failures:
         sys.exit(max(f.exit_code for f in failures))

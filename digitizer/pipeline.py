@@ -266,12 +266,7 @@ def digitize(source: str, catalog, cfg, *, movie=None, show=None, season=None,
             folder_marker = None
     if not folder_marker or not folder_marker.get("titles"):
         scanned = scan_disc(source, catalog, cfg)
-        chosen = rip.select(scanned["titles"])
-        from digitizer.fingerprint import update_disc_marker
-
-        for t in chosen:
-            catalog.ensure_steps(fp, t["title"])
-        update_disc_marker(Path(scanned["folder"]), selected=[t["title"] for t in chosen])
+        rip.record_selection(catalog, Path(scanned["folder"]), fp, rip.select(scanned["titles"]))
         folder_marker = disc_marker(catalog, fp)[1]
     ident = None
     if movie or show or do_rest:

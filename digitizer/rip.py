@@ -123,20 +123,26 @@ def rip_title(source: str, title: dict, folder: Path, fingerprint: str, catalog,
     return {"path": str(final), "duration": info["duration"], "size": final.stat().st_size}
 
 
+def record_selection(catalog, folder: Path, fingerprint: str, chosen: list[dict]) -> None:
+    """Add titles to the disc's selection: their steps in the catalog, their numbers in the
+    disc marker (from which `resume` and `catalog rebuild` know what was asked for)."""
+    from digitizer.fingerprint import update_disc_marker
+
+    for t in chosen:
+        catalog.ensure_steps(fingerprint, t["title"])
+    marker = markers.read(markers.disc_marker(folder)) or {}
+    selected = sorted(set(marker.get("selected") or []) | {t["title"] for t in chosen})
+    update_disc_marker(folder, selected=selected)
+
+
 def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, roles_=None,
              emit=None) -> list[dict]:
     """Rip the selected titles of a scanned disc; already verified rips are not redone."""
-    from digitizer.fingerprint import update_disc_marker
-
     source, fp = scan["source"], scan["fingerprint"]
     folder = Path(scan["folder"])
     folder.mkdir(parents=True, exist_ok=True)
     chosen = select(scan["titles"], numbers=numbers, main=main, all_=all_, roles_=roles_)
-    for t in chosen:
-        catalog.ensure_steps(fp, t["title"])
-    marker = markers.read(markers.disc_marker(folder)) or {}
-    selected = sorted(set(marker.get("selected") or []) | {t["title"] for t in chosen})
-    update_disc_marker(folder, selected=selected)
+    record_selection(catalog, folder, fp, chosen)
     todo = [t for t in chosen if not finished(output_path(folder, t["title"]))]
     if todo:
         check_space(folder, todo)

@@ -324,11 +324,15 @@ def test_drive_without_disc(monkeypatch):
         open_disc("/dev/sr0")
 
 
-def test_drive_read_error(dvd, monkeypatch):
-    image = str(dvd["iso9660"])
+def _image_as_drive(monkeypatch, image):
+    """/dev/sr0 is a block device whose sectors are those of `image`."""
     real_open = os.open
     _as_block_device(monkeypatch, lambda p, *a, **k: os.lstat(image))
     monkeypatch.setattr(discfs.os, "open", lambda p, f, *a: real_open(image, f, *a))
+
+
+def test_drive_read_error(dvd, monkeypatch):
+    _image_as_drive(monkeypatch, str(dvd["iso9660"]))
 
     def eio(fd, n, off):
         raise OSError(errno.EIO, os.strerror(errno.EIO))
@@ -338,10 +342,7 @@ def test_drive_read_error(dvd, monkeypatch):
 
 
 def test_drive_reads_like_an_image(dvd, monkeypatch):
-    image = str(dvd["dvd-video"])
-    real_open = os.open
-    _as_block_device(monkeypatch, lambda p, *a, **k: os.lstat(image))
-    monkeypatch.setattr(discfs.os, "open", lambda p, f, *a: real_open(image, f, *a))
+    _image_as_drive(monkeypatch, str(dvd["dvd-video"]))
     with open_disc("/dev/sr0") as fs:
         assert fs.kind == "drive" and fs.filesystem == "udf" and fs.label == "TESTLABEL"
         assert disc_type(fs) == "dvd"

@@ -46,10 +46,10 @@ bench: setup
 # The man pages and completion scripts are committed; regenerate them whenever a command,
 # option or help text changes (tests/test_docs.py fails on stale ones).
 man: setup
-	$(BIN)/python -m digitizer.docgen man man
+	$(BIN)/python -m digitizer.cli.docgen man man
 
 completions: setup
-	$(BIN)/python -m digitizer.docgen completions completions
+	$(BIN)/python -m digitizer.cli.docgen completions completions
 
 # install copies committed files only: no build, no network, no venv. The package goes to a
 # private folder that the launcher puts on sys.path, so no venv or pip path is baked into
@@ -60,9 +60,9 @@ INSTALL_PYTHON ?= /usr/bin/python3
 install:
 	rm -rf "$(DESTDIR)$(PKGDIR)/digitizer"
 	install -d "$(DESTDIR)$(PKGDIR)/digitizer" "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/man/man1"
-	install -m 644 digitizer/*.py "$(DESTDIR)$(PKGDIR)/digitizer/"
-	if [ -d digitizer/data ]; then install -d "$(DESTDIR)$(PKGDIR)/digitizer/data" && \
-	  find digitizer/data -maxdepth 1 -type f -exec install -m 644 {} "$(DESTDIR)$(PKGDIR)/digitizer/data/" \; ; fi
+	# the package tree: every .py of every subpackage, and the data files
+	cd digitizer && find . \( -name '*.py' -o -path './data/*' \) -type f -not -path '*/__pycache__/*' \
+	  -exec install -D -m 644 {} "$(DESTDIR)$(PKGDIR)/digitizer/{}" \;
 	printf '%s\n' '#!$(INSTALL_PYTHON)' '# digitizer launcher written by `make install`.' \
 	  'import sys' 'sys.path.insert(0, "$(PKGDIR)")' 'from digitizer.cli import main' \
 	  'sys.exit(main())' > "$(DESTDIR)$(PREFIX)/bin/digitizer"

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-STEP_KINDS = ("rip", "transcode", "insert")
-PREVIOUS = {"transcode": "rip", "insert": "transcode"}
+# Each step row records its predecessor (`after`, NULL for the first step of a chain) and
+# its place in the chain (`position`): the formats declare their chains (formats/*.STEPS),
+# and a step is runnable only when the step it comes after is done.
 # pending -> running -> done | failed; failed -> pending (retry) | dismissed;
 # insert waits in review while the disc's name is only a guess.
 STEP_STATES = ("pending", "running", "done", "failed", "review", "dismissed")
@@ -58,7 +59,17 @@ def _m1_tables(db: sqlite_utils.Database) -> None:
     db["events"].create_index(["fingerprint"])
 
 
-MIGRATIONS = [("0001_tables", _m1_tables)]
+def _m2_step_chain(db: sqlite_utils.Database) -> None:
+    db["steps"].add_column("after", str)
+    db["steps"].add_column("position", int)
+    # Every step recorded before chains were data belongs to the DVD chain.
+    for position, (kind, after) in enumerate((("rip", None), ("transcode", "rip"),
+                                              ("insert", "transcode"))):
+        db.execute("UPDATE steps SET after = ?, position = ? WHERE kind = ?",
+                   [after, position, kind])
+
+
+MIGRATIONS = [("0001_tables", _m1_tables), ("0002_step_chain", _m2_step_chain)]
 
 
 class Catalog:
@@ -168,11 +179,19 @@ class Catalog:
     def set_folder(self, fingerprint: str, folder: str) -> None:
         self.db["discs"].update(fingerprint, {"folder": folder})
 
-    def set_identity(self, fingerprint: str, *, kind: str | None, name: str | None,
-                     season: int | None = None, source: str | None = None) -> None:
-        self.db["discs"].update(fingerprint, {"identity_kind": kind, "identity_name": name,
-                                              "identity_season": season,
-                                              "identity_source": source})
+    def set_name(self, fingerprint: str, name: dict | None) -> None:
+        """The disc's library name (names.Name.as_dict()), or None to forget it."""
+        name = name or {}
+        self.db["discs"].update(fingerprint, {
+            "identity_kind": name.get("kind"), "identity_name": name.get("name"),
+            "identity_season": name.get("season"), "identity_source": name.get("source")})
+
+    def name(self, fingerprint: str) -> dict | None:
+        disc = self.disc(fingerprint)
+        if not disc or not disc.get("identity_name"):
+            return None
+        return {"kind": disc["identity_kind"], "name": disc["identity_name"],
+                "season": disc["identity_season"], "source": disc["identity_source"]}
 
     # -- titles -----------------------------------------------------------------------
     def record_titles(self, fingerprint: str, titles: list[dict]) -> None:
@@ -195,13 +214,16 @@ class Catalog:
         return [dict(r, info=json.loads(r["info"] or "{}")) for r in rows]
 
     # -- steps ------------------------------------------------------------------------
-    def ensure_steps(self, fingerprint: str, title: int, kinds=STEP_KINDS) -> None:
+    def ensure_steps(self, fingerprint: str, title: int, chain: tuple[str, ...]) -> None:
+        """The title's steps, one per kind of its format's chain, pending unless present."""
         with self._tx():
-            for kind in kinds:
+            for position, kind in enumerate(chain):
                 self.db.execute(
                     "INSERT OR IGNORE INTO steps (fingerprint, title, kind, state, attempts,"
-                    " created, updated) VALUES (?, ?, ?, 'pending', 0, ?, ?)",
-                    [fingerprint, title, kind, now(), now()])
+                    " after, position, created, updated)"
+                    " VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
+                    [fingerprint, title, kind, chain[position - 1] if position else None,
+                     position, now(), now()])
 
     def steps(self, fingerprint: str | None = None, *, state: str | None = None,
               kind: str | None = None) -> list[dict]:
@@ -211,38 +233,46 @@ class Catalog:
                 clauses.append(f"{col} = ?")
                 args.append(val)
         where = " AND ".join(clauses) or None
-        return list(self.db["steps"].rows_where(where, args, order_by="fingerprint, title, id"))
+        return list(self.db["steps"].rows_where(where, args,
+                                                order_by="fingerprint, title, position"))
 
     def step(self, fingerprint: str, title: int, kind: str) -> dict | None:
         rows = self.steps(fingerprint, kind=kind)
         return next((r for r in rows if r["title"] == title), None)
 
     def set_step(self, fingerprint: str, title: int, kind: str, **fields) -> None:
-        """Set fields of a step, creating it if needed (rip/transcode/insert run by hand)."""
-        self.ensure_steps(fingerprint, title, (kind,))
+        """Set fields of a step (made by ensure_steps)."""
         fields["updated"] = now()
         sets = ", ".join(f"{k} = ?" for k in fields)
         self.db.execute(f"UPDATE steps SET {sets} WHERE fingerprint = ? AND title = ? AND kind = ?",
                         [*fields.values(), fingerprint, title, kind])
 
-    def claim(self, kind: str, *, fingerprint: str | None = None, title: int | None = None,
-              pid: int | None = None, host: str | None = None) -> dict | None:
-        """Atomically take one runnable pending step of `kind` (its previous step done)."""
+    _RUNNABLE = (" AND (s.after IS NULL OR EXISTS (SELECT 1 FROM steps p"
+                 " WHERE p.fingerprint = s.fingerprint AND p.title = s.title"
+                 " AND p.kind = s.after AND p.state = 'done'))")
+
+    def claim(self, kind: str | None = None, *, fingerprint: str | None = None,
+              title: int | None = None, following: bool = False, pid: int | None = None,
+              host: str | None = None) -> dict | None:
+        """Atomically take one runnable pending step (the step it comes after is done): of
+        `kind`, or with `following` any step but the first of a chain (the queue `watch`'s
+        workers run; the first step reads the disc), later steps first so titles finish."""
         pid = pid or os.getpid()
         host = host or socket.gethostname()
-        sql = "SELECT s.* FROM steps s WHERE s.kind = ? AND s.state = 'pending'"
-        args: list = [kind]
-        if kind in PREVIOUS:
-            sql += (" AND EXISTS (SELECT 1 FROM steps p WHERE p.fingerprint = s.fingerprint"
-                    " AND p.title = s.title AND p.kind = ? AND p.state = 'done')")
-            args.append(PREVIOUS[kind])
+        sql = "SELECT s.* FROM steps s WHERE s.state = 'pending'" + self._RUNNABLE
+        args: list = []
+        if kind:
+            sql += " AND s.kind = ?"
+            args.append(kind)
+        if following:
+            sql += " AND s.after IS NOT NULL"
         if fingerprint:
             sql += " AND s.fingerprint = ?"
             args.append(fingerprint)
         if title is not None:
             sql += " AND s.title = ?"
             args.append(title)
-        sql += " ORDER BY s.fingerprint, s.title LIMIT 1"
+        sql += " ORDER BY s.position DESC, s.fingerprint, s.title LIMIT 1"
         with self._tx():
             row = next(self.db.query(sql, args), None)
             if row is None:
@@ -254,6 +284,12 @@ class Catalog:
                 " progress = 0, updated = ? WHERE id = ? AND state = 'pending'",
                 [pid, host, t, t, t, row["id"]])
         return self.db["steps"].get(row["id"])
+
+    def has_queued_work(self) -> bool:
+        """Is any following step running, or pending and runnable? (`watch --once` waits)"""
+        sql = ("SELECT 1 FROM steps s WHERE s.after IS NOT NULL AND (s.state = 'running' OR"
+               " (s.state = 'pending'" + self._RUNNABLE + ")) LIMIT 1")
+        return next(self.db.query(sql), None) is not None
 
     def heartbeat(self, step_id: int, progress: float | None = None) -> None:
         fields = {"heartbeat": now()}
@@ -339,12 +375,12 @@ class Catalog:
         One query over the (kind, state) index: a catalog of 10 000 finished discs costs
         nothing here."""
         return list(self.db.query(
-            "SELECT s.fingerprint, s.title, s.kind, s.state, s.error, s.progress, s.output,"
-            " s.worker_pid, s.worker_host, s.heartbeat, d.label, d.identity_name"
+            "SELECT s.fingerprint, s.title, s.kind, s.position, s.state, s.error, s.progress,"
+            " s.output, s.worker_pid, s.worker_host, s.heartbeat, d.label, d.identity_name"
             " FROM steps s JOIN discs d ON d.fingerprint = s.fingerprint"
             " WHERE s.fingerprint IN (SELECT DISTINCT fingerprint FROM steps"
             "   WHERE state != 'done' AND state != 'dismissed')"
-            " ORDER BY s.fingerprint, s.title"))
+            " ORDER BY s.fingerprint, s.title, s.position"))
 
     def summary(self) -> dict:
         counts = {f"{r['kind']}_{r['state']}": r["n"] for r in self.db.query(
@@ -393,6 +429,7 @@ def _pid_alive(pid: int | None, since: float | None) -> bool:
 
 
 def open_catalog(cfg) -> Catalog:
-    from digitizer.notify import Notifier
+    """The configured catalog, its events going to the configured listeners (notify.py)."""
+    from digitizer import notify
 
-    return Catalog(cfg.path_of("catalog"), listener=Notifier(cfg))
+    return Catalog(cfg.path_of("catalog"), listener=notify.listener(cfg))

@@ -118,17 +118,3 @@ def is_block_device(path: str) -> bool:
         return stat.S_ISBLK(os.stat(path).st_mode)
     except OSError:
         return False
-
-
-def eject(device: str, eject_tool: str = "eject") -> str | None:
-    """Open the tray; returns a warning text instead of raising (a failed eject is harmless)."""
-    from digitizer import tools
-    from digitizer.errors import DigitizerError
-
-    if not is_block_device(device):
-        return None
-    try:
-        tools.run([eject_tool, device], timeout=30)
-    except DigitizerError as exc:
-        return f"could not eject {device}: {exc}"
-    return None

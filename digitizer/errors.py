@@ -18,7 +18,7 @@ EXIT_CODES = {
     OK: "success (also: nothing to do)",
     ERROR: "error: verification failed, conflict in the library, not enough space, ...",
     USAGE: "usage error: bad option or argument, malformed JSON input",
-    TOOL: "an external tool is missing or failed (ffmpeg, lsdvd, ...)",
+    TOOL: "an external tool is missing or failed (ffmpeg, a disc reader, ...)",
     SOURCE: "no disc, or the source is unreadable or not a disc",
     INTERRUPTED: "interrupted by SIGINT/SIGTERM; re-run or `digitizer resume` continues",
 }

@@ -1,4 +1,4 @@
-"""What a disc is called in the library, and how sure we are.
+"""Which name a disc gets, and how sure we are.
 
 In order: --movie/--show on the command line, a [sources."LABEL"] table in the config, a
 name the catalog already has for this disc, and last a suggestion made from the volume
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-CERTAIN_SOURCES = ("cli", "config", "review", "catalog")
+from digitizer.names import Name
 
 
-def suggest(label: str | None, has_episodes: bool) -> dict:
+def suggest(label: str | None, has_episodes: bool) -> Name:
     """A readable guess from a label such as BIG_BUCK_BUNNY or SHOW_S1_D2."""
     text = re.sub(r"[^0-9A-Za-z]+", " ", label or "").strip()
     season = None
@@ -25,44 +25,38 @@ def suggest(label: str | None, has_episodes: bool) -> dict:
     text = re.sub(r"\b[SD]\d{1,2}[SD]\d{1,2}\b", " ", text, flags=re.IGNORECASE)
     name = " ".join(w.capitalize() for w in text.split()) or "Unknown Disc"
     kind = "show" if has_episodes or season else "movie"
-    return {"kind": kind, "name": name, "season": (season or 1) if kind == "show" else None,
-            "source": "label", "certain": False}
+    return Name(kind, name, season, source="label")
+
+
+def from_config(cfg, label: str | None) -> Name | None:
+    entry = (cfg.sources or {}).get(label) if label is not None else None
+    if not entry:
+        return None
+    kind = "show" if entry.get("show") else "movie"
+    return Name(kind, entry.get("show") or entry.get("movie"),
+                int(entry.get("season", 1)) if kind == "show" else None, source="config")
 
 
 def resolve(catalog, cfg, fingerprint: str, label: str | None, titles: list[dict], *,
-            movie: str | None = None, show: str | None = None,
-            season: int | None = None) -> dict:
-    """The disc's identity, recorded in the catalog; `certain` says whether insert may run."""
-    if movie or show:
-        ident = {"kind": "movie" if movie else "show", "name": movie or show,
-                 "season": (season or 1) if show else None, "source": "cli"}
-    elif label is not None and label in (cfg.sources or {}):
-        entry = cfg.sources[label]
-        kind = "show" if entry.get("show") else "movie"
-        ident = {"kind": kind, "name": entry.get("show") or entry.get("movie"),
-                 "season": int(entry.get("season", 1)) if kind == "show" else None,
-                 "source": "config"}
-    else:
-        disc = catalog.disc(fingerprint) or {}
-        if disc.get("identity_name"):
-            return {"kind": disc["identity_kind"], "name": disc["identity_name"],
-                    "season": disc["identity_season"], "source": disc["identity_source"],
-                    "certain": disc["identity_source"] in CERTAIN_SOURCES}
-        ident = suggest(label, any(t.get("role") == "episode" for t in titles))
-    ident["certain"] = ident["source"] in CERTAIN_SOURCES
-    record(catalog, fingerprint, ident)
-    return ident
+            given: Name | None = None) -> Name:
+    """The disc's name, recorded in the catalog; `certain` says whether insert may run."""
+    name = given or from_config(cfg, label)
+    if name is None:
+        known = Name.from_dict(catalog.name(fingerprint))
+        if known is not None:
+            return known
+        name = suggest(label, any(t.get("role") == "episode" for t in titles))
+    record(catalog, fingerprint, name)
+    return name
 
 
-def record(catalog, fingerprint: str, ident: dict) -> None:
+def record(catalog, fingerprint: str, name: Name) -> None:
     """Into the catalog and the disc marker (from which `catalog rebuild` restores it)."""
     from pathlib import Path
 
-    from digitizer.fingerprint import update_disc_marker
+    from digitizer import markers
 
-    catalog.set_identity(fingerprint, kind=ident["kind"], name=ident["name"],
-                         season=ident["season"], source=ident["source"])
+    catalog.set_name(fingerprint, name.as_dict())
     folder = (catalog.disc(fingerprint) or {}).get("folder")
     if folder and Path(folder).is_dir():
-        update_disc_marker(Path(folder), identity={k: ident[k] for k in
-                                                   ("kind", "name", "season", "source")})
+        markers.update_disc(Path(folder), identity=name.as_dict())

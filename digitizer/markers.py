@@ -67,6 +67,21 @@ def read(path: str | Path) -> dict | None:
     return data
 
 
+def read_disc(folder: str | Path) -> dict:
+    """A disc's marker in its staging folder ({} when there is none yet)."""
+    return read(disc_marker(folder)) or {}
+
+
+def update_disc(folder: str | Path, **fields) -> dict:
+    """Merge fields into a disc's marker (detect, fingerprint, scan, selection, name)."""
+    path = disc_marker(folder)
+    data = read(path) or {"kind": "disc"}
+    data.update(fields)
+    data.pop("written", None)
+    write(path, data)
+    return data
+
+
 def remove(path: str | Path) -> None:
     try:
         os.unlink(path)

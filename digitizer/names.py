@@ -1,10 +1,13 @@
-"""Turning untrusted text (volume labels, titles given on the command line) into safe file
-names. Labels are data: they are only ever used as a path component after passing here."""
+"""Names: what a disc is called (`Name`), where its titles go in the library (the
+Plex/Jellyfin layouts), and turning untrusted text (volume labels, titles given on the
+command line) into safe file names. Labels are data: they are only ever used as a path
+component after passing here."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from digitizer.errors import UsageError
@@ -41,3 +44,118 @@ def label_slug(label: str | None, fallback: str = "disc", max_len: int = 40) -> 
     text = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", label or ""))
     text = re.sub(r"\.{2,}", ".", text)
     return safe_component(text.strip("_"), fallback=fallback, max_len=max_len)
+
+
+# -- what a disc is called ------------------------------------------------------------
+# Where a name came from, and which sources are sure enough to insert under: a name typed
+# by a person or given in the config is; a guess from the volume label ("label") is not.
+CERTAIN_SOURCES = ("cli", "config", "review", "catalog")
+KINDS = ("movie", "show")
+_YEAR = re.compile(r"\((\d{4})\)\s*$")
+
+
+@dataclass(frozen=True)
+class Name:
+    """A disc's library name: a movie, or a season of a show."""
+
+    kind: str
+    name: str  # as the library shows it, "Title (Year)"; made safe when a path is built
+    season: int | None = None
+    source: str = "cli"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise UsageError(f"a name is a movie or a show, not {self.kind!r}")
+        if not safe_component(self.name, fallback=""):
+            raise UsageError(f"{self.name!r} is not usable as a library name")
+        if self.kind == "show" and not self.season:
+            object.__setattr__(self, "season", 1)
+        if self.kind == "movie":
+            object.__setattr__(self, "season", None)
+
+    @property
+    def year(self) -> int | None:
+        m = _YEAR.search(self.name)
+        return int(m.group(1)) if m else None
+
+    @property
+    def certain(self) -> bool:
+        return self.source in CERTAIN_SOURCES
+
+    @property
+    def folder(self) -> str:
+        return safe_component(self.name, fallback="")
+
+    def as_dict(self) -> dict:
+        """The form kept in disc markers and printed as JSON."""
+        return {"kind": self.kind, "name": self.name, "season": self.season,
+                "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Name | None":
+        if not data or not data.get("name"):
+            return None
+        return cls(data["kind"], data["name"], data.get("season"), data.get("source") or "cli")
+
+    @classmethod
+    def from_options(cls, movie: str | None, show: str | None, season: int | None = None,
+                     source: str = "cli") -> "Name | None":
+        """--movie / --show / --season as a Name (None when neither is given)."""
+        if movie and show:
+            raise UsageError("give --movie or --show, not both")
+        if not (movie or show):
+            return None
+        return cls("movie" if movie else "show", movie or show, season, source)
+
+
+# -- where a title goes in the library (Plex/Jellyfin layouts) -------------------------
+#   Movies/Title (Year)/Title (Year).mkv
+#   Movies/Title (Year)/Featurettes|Behind The Scenes|Deleted Scenes|Trailers|Other/NAME.mkv
+#   TV Shows/Show (Year)/Season 01/Show (Year) - s01e01.mkv
+EXTRA_TYPES = {"featurette": "Featurettes", "behindthescenes": "Behind The Scenes",
+               "deleted": "Deleted Scenes", "trailer": "Trailers", "other": "Other"}
+_EPISODE = re.compile(r" - s(\d+)e(\d+)", re.IGNORECASE)
+
+
+def season_folder(library: Path, name: Name) -> Path:
+    return library / "TV Shows" / name.folder / f"Season {name.season:02d}"
+
+
+def video_path(library: Path, name: Name, item: dict, *, episode: int | None,
+               extra_type: str = "other") -> Path:
+    """Where a video title goes; `item` carries role, title and label (from markers)."""
+    role = item.get("role")
+    tail = f"{label_slug(item.get('label'))} - title {item['title']:02d}.mkv"
+    folder_type = EXTRA_TYPES.get(extra_type.replace(" ", "").replace("_", "").lower())
+    if folder_type is None:
+        raise UsageError(f"unknown extra type {extra_type!r}; one of {', '.join(EXTRA_TYPES)}")
+    if name.kind == "movie":
+        base = library / "Movies" / name.folder
+        if role in ("main", None):
+            path = base / f"{name.folder}.mkv"
+        else:
+            path = base / folder_type / tail
+    else:
+        season = season_folder(library, name)
+        if role in ("episode", "main", None):
+            path = season / f"{name.folder} - s{name.season:02d}e{episode:02d}.mkv"
+        else:
+            path = season / folder_type / tail
+    return inside(library, path)
+
+
+def takes_episode_number(name: Name, item: dict) -> bool:
+    return name.kind == "show" and item.get("role") in ("episode", "main", None)
+
+
+def highest_episode(library: Path, name: Name, other_than) -> int:
+    """Episodes keep counting across the discs of a season: the highest episode number in
+    the season folder among files for which `other_than(path)` is true (other discs')."""
+    highest = 0
+    folder = season_folder(library, name)
+    if folder.is_dir():
+        for f in folder.glob("*.mkv"):
+            m = _EPISODE.search(f.name)
+            if m and int(m.group(1)) == name.season and other_than(f):
+                highest = max(highest, int(m.group(2)))
+    return highest

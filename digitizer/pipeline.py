@@ -12,10 +12,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from digitizer import identity, insert, markers, rip, transcode
+from digitizer import formats, identity, markers
 from digitizer.errors import Conflict, DigitizerError, Interrupted, SourceError, UsageError
+from digitizer.names import Name
+from digitizer.steps import insert, rip, transcode
 
-STAGES = ("rip", "transcode", "insert")
+
+def format_of_disc(catalog, fingerprint: str):
+    return formats.by_name((catalog.disc(fingerprint) or {}).get("disc_type"))
 
 
 def verified(path: Path | None, step: str, fingerprint: str, title: int) -> dict | None:
@@ -35,7 +39,7 @@ def disc_marker(catalog, fingerprint: str) -> tuple[Path, dict]:
     if not disc or not disc.get("folder"):
         raise UsageError(f"unknown disc {fingerprint}")
     folder = Path(disc["folder"])
-    return folder, markers.read(markers.disc_marker(folder)) or {}
+    return folder, markers.read_disc(folder)
 
 
 def find_transcoded(cfg, folder: Path, fingerprint: str, title: int) -> Path | None:
@@ -60,29 +64,42 @@ def find_inserted(catalog, cfg, fingerprint: str, title: int) -> Path | None:
     return None
 
 
+def find_artefact(catalog, cfg, fmt, folder: Path, fingerprint: str, title: int,
+                  kind: str) -> Path | None:
+    """The verified file a step of this kind made for the title, wherever it lives."""
+    if kind == "rip":
+        path = rip.output_path(folder, title, fmt)
+        return path if verified(path, "rip", fingerprint, title) else None
+    if kind == "transcode":
+        return find_transcoded(cfg, folder, fingerprint, title)
+    if kind == "insert":
+        return find_inserted(catalog, cfg, fingerprint, title)
+    raise UsageError(f"unknown step {kind!r}")
+
+
 def plan(catalog, cfg, fingerprint: str, only: list[int] | None = None) -> list[dict]:
-    """What each selected title still needs, from the files; syncs the catalog to it."""
+    """What each selected title still needs, from the files; syncs the catalog to it.
+
+    Works backwards along the format's chain: the last step whose artefact verifies says
+    where the title is (`path`), and the step after it is `next` ("done" at the end)."""
     folder, marker = disc_marker(catalog, fingerprint)
+    fmt = format_of_disc(catalog, fingerprint)
+    chain = fmt.STEPS
     rows = []
     for title in marker.get("selected") or []:
         if only is not None and title not in only:
             continue
-        ripped = rip.output_path(folder, title)
-        row = {"fingerprint": fingerprint, "title": title, "label": marker.get("label")}
-        inserted = find_inserted(catalog, cfg, fingerprint, title)
-        transcoded = None if inserted else find_transcoded(cfg, folder, fingerprint, title)
-        has_rip = bool(inserted or transcoded or verified(ripped, "rip", fingerprint, title))
-        if inserted:
-            row.update(next="done", path=str(inserted))
-        elif transcoded:
-            row.update(next="insert", path=str(transcoded))
-        elif has_rip:
-            row.update(next="transcode", path=str(ripped))
-        else:
-            row.update(next="rip", path=None)
-        _sync(catalog, fingerprint, title, row["next"])
+        row = {"fingerprint": fingerprint, "title": title, "label": marker.get("label"),
+               "next": chain[0], "path": None}
+        for i in range(len(chain) - 1, -1, -1):
+            found = find_artefact(catalog, cfg, fmt, folder, fingerprint, title, chain[i])
+            if found is not None:
+                row.update(next=chain[i + 1] if i + 1 < len(chain) else "done",
+                           path=str(found))
+                break
+        _sync(catalog, fingerprint, title, row["next"], chain)
         _sweep(catalog, cfg, folder, fingerprint, title)
-        for kind in STAGES:
+        for kind in chain:
             step = catalog.step(fingerprint, title, kind)
             if step["state"] in ("failed", "dismissed", "review"):
                 row.setdefault("blocked", {})[kind] = {"state": step["state"],
@@ -98,7 +115,7 @@ def _sweep(catalog, cfg, folder: Path, fingerprint: str, title: int) -> None:
            if s["title"] == title):
         return
     stem = f"title_{title:02d}"
-    leftovers = list(folder.glob(f"{stem}.mkv.part"))
+    leftovers = list(folder.glob(f"{stem}.*part")) + list(folder.glob(f".{stem}.*.part.*"))
     leftovers += list((cfg.path_of("transcoded") / folder.name).glob(f"{stem}.*.part"))
     for base in (folder, cfg.path_of("transcoded") / folder.name):
         for tmp in base.glob(f".*{stem}*.tmp-*"):
@@ -109,10 +126,10 @@ def _sweep(catalog, cfg, folder: Path, fingerprint: str, title: int) -> None:
         path.unlink(missing_ok=True)
 
 
-def _sync(catalog, fingerprint: str, title: int, next_step: str) -> None:
-    catalog.ensure_steps(fingerprint, title)
-    reached = STAGES.index(next_step) if next_step != "done" else len(STAGES)
-    for i, kind in enumerate(STAGES):
+def _sync(catalog, fingerprint: str, title: int, next_step: str, chain) -> None:
+    catalog.ensure_steps(fingerprint, title, chain)
+    reached = chain.index(next_step) if next_step != "done" else len(chain)
+    for i, kind in enumerate(chain):
         step = catalog.step(fingerprint, title, kind)
         if i < reached and step["state"] != "done":
             catalog.set_step(fingerprint, title, kind, state="done", error=None)
@@ -124,7 +141,7 @@ def _sync(catalog, fingerprint: str, title: int, next_step: str) -> None:
 def source_for(catalog, fingerprint: str, given: str | None = None) -> str | None:
     """A place the disc can be read from now: the given source or where it was last seen,
     provided its fingerprint still matches (a drive may hold another disc by now)."""
-    from digitizer.fingerprint import read_ids
+    from digitizer.steps.fingerprint import read_ids
 
     disc = catalog.disc(fingerprint) or {}
     for candidate in (given, disc.get("source")):
@@ -142,7 +159,7 @@ def reset_title(catalog, cfg, fingerprint: str, title: int) -> list[str]:
     """Delete a title's outputs (staging, transcoded, library) and state: it starts over."""
     folder, _ = disc_marker(catalog, fingerprint)
     removed = []
-    candidates = [rip.output_path(folder, title),
+    candidates = [rip.output_path(folder, title, format_of_disc(catalog, fingerprint)),
                   find_transcoded(cfg, folder, fingerprint, title),
                   find_inserted(catalog, cfg, fingerprint, title)]
     candidates += list((cfg.path_of("transcoded") / folder.name).glob(f"title_{title:02d}.*"))
@@ -158,8 +175,9 @@ def reset_title(catalog, cfg, fingerprint: str, title: int) -> list[str]:
     return removed
 
 
-def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None, ident: dict | None = None,
-             retry: bool = False, emit=None, do_rip: bool = True, do_rest: bool = True) -> list[dict]:
+def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,
+             name: Name | None = None, retry: bool = False, emit=None, do_rip: bool = True,
+             do_rest: bool = True) -> list[dict]:
     """Bring every selected title of a disc as far as it can go now."""
     if retry:
         catalog.retry_failed(fingerprint)
@@ -167,7 +185,8 @@ def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None, ident
     folder, marker = disc_marker(catalog, fingerprint)
     titles = {t["title"]: t for t in marker.get("titles") or []}
     results = []
-    needs_rip = [r for r in rows if r["next"] == "rip" and "rip" not in r.get("blocked", {})]
+    first = format_of_disc(catalog, fingerprint).STEPS[0]
+    needs_rip = [r for r in rows if r["next"] == first and first not in r.get("blocked", {})]
     if needs_rip and do_rip:
         where = source_for(catalog, fingerprint, source)
         if where is None:
@@ -175,14 +194,15 @@ def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None, ident
                 r["waiting"] = "needs the disc in a drive (or its image) to rip"
         else:
             scan = {"source": where, "fingerprint": fingerprint, "label": marker.get("label"),
-                    "folder": str(folder), "titles": list(titles.values())}
+                    "folder": str(folder), "titles": list(titles.values()),
+                    "disc_type": marker.get("disc_type")}
             rip.rip_disc(scan, catalog, cfg, numbers=[r["title"] for r in needs_rip])
             rows = plan(catalog, cfg, fingerprint)
     if do_rest:
-        ident = ident or identity.resolve(catalog, cfg, fingerprint, marker.get("label"),
-                                          list(titles.values()))
+        name = identity.resolve(catalog, cfg, fingerprint, marker.get("label"),
+                                list(titles.values()), given=name)
         for row in rows:
-            results.append(advance(catalog, cfg, row, ident))
+            results.append(advance(catalog, cfg, row, name))
             if emit:
                 emit(results[-1])
     announce_if_done(catalog, fingerprint)
@@ -190,8 +210,8 @@ def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None, ident
 
 
 def announce_if_done(catalog, fingerprint: str) -> bool:
-    """The disc_done event, once, when every selected title is in the library."""
-    rows = catalog.steps(fingerprint, kind="insert")
+    """The disc_done event, once, when every selected title has done its last step."""
+    rows = catalog.steps(fingerprint, kind=format_of_disc(catalog, fingerprint).STEPS[-1])
     if not rows or any(r["state"] not in ("done", "dismissed") for r in rows):
         return False
     if any(e["event"] == "disc_done" for e in catalog.events(fingerprint, limit=1000)):
@@ -200,26 +220,16 @@ def announce_if_done(catalog, fingerprint: str) -> bool:
     return True
 
 
-def advance(catalog, cfg, row: dict, ident: dict) -> dict:
-    """Transcode and insert one title as far as its state allows."""
+def advance(catalog, cfg, row: dict, name: Name) -> dict:
+    """Run the title's following steps (all but the first, which reads the disc) as far as
+    its state allows: each step's output is the next one's input."""
     fp, title = row["fingerprint"], row["title"]
-    blocked = row.get("blocked", {})
+    blocked = {k for k, v in row.get("blocked", {}).items() if v["state"] != "review"}
     try:
-        if row["next"] == "transcode" and "transcode" not in blocked:
-            done = transcode.transcode(row["path"], catalog, cfg)
-            row.update(next="insert", path=done["path"])
-        if row["next"] == "insert" and "insert" not in {k for k, v in blocked.items()
-                                                        if v["state"] != "review"}:
-            if not ident.get("certain"):
-                catalog.set_step(fp, title, "insert", state="review")
-                catalog.add_event("review_waiting", fp, title, suggestion=ident["name"])
-                row.update(next="review", suggestion=ident)
-            else:
-                done = insert.insert_file(
-                    row["path"], catalog, library=cfg.path_of("library"),
-                    ident=insert.Identity(ident["kind"], ident["name"], ident.get("season")),
-                    mode=cfg.insert_mode)
-                row.update(next="done", path=done["path"])
+        while row["next"] in FOLLOWING and row["next"] not in blocked:
+            FOLLOWING[row["next"]](catalog, cfg, row, name)
+            if row["next"] in ("review", "failed"):
+                break
     except Interrupted:
         raise
     except Conflict as exc:
@@ -229,13 +239,42 @@ def advance(catalog, cfg, row: dict, ident: dict) -> dict:
     return row
 
 
+def _transcode(catalog, cfg, row: dict, name: Name) -> None:
+    done = transcode.transcode(row["path"], catalog, cfg)
+    chain = format_of_disc(catalog, row["fingerprint"]).STEPS
+    row.update(next=_after(chain, "transcode"), path=done["path"])
+
+
+def _insert(catalog, cfg, row: dict, name: Name) -> None:
+    fp, title = row["fingerprint"], row["title"]
+    if not name.certain:
+        # A guessed name: hold the title back until a person approves one.
+        catalog.set_step(fp, title, "insert", state="review")
+        catalog.add_event("review_waiting", fp, title, suggestion=name.name)
+        row.update(next="review", suggestion=dict(name.as_dict(), certain=False))
+        return
+    done = insert.insert_file(row["path"], catalog, library=cfg.path_of("library"), name=name,
+                              mode=cfg.insert_mode)
+    chain = format_of_disc(catalog, fp).STEPS
+    row.update(next=_after(chain, "insert"), path=done["path"])
+
+
+def _after(chain, kind: str) -> str:
+    i = chain.index(kind)
+    return chain[i + 1] if i + 1 < len(chain) else "done"
+
+
+# What runs each step that follows the first, given the previous step's file.
+FOLLOWING = {"transcode": _transcode, "insert": _insert}
+
+
 def unfinished(catalog) -> list[str]:
     return sorted({s["fingerprint"] for s in catalog.steps() if s["state"] != "done"})
 
 
 def resolve_targets(catalog, targets: list[str]) -> list[tuple[str, str | None]]:
     """Arguments (fingerprint prefixes, drives, images, folders) as (fingerprint, source)."""
-    from digitizer.fingerprint import read_ids
+    from digitizer.steps.fingerprint import read_ids
 
     out = []
     for target in targets:
@@ -249,13 +288,12 @@ def resolve_targets(catalog, targets: list[str]) -> list[tuple[str, str | None]]
     return out
 
 
-def digitize(source: str, catalog, cfg, *, movie=None, show=None, season=None,
-             emit=None, do_rest: bool = True) -> list[dict]:
+def digitize(source: str, catalog, cfg, *, name: Name | None = None, emit=None,
+             do_rest: bool = True) -> list[dict]:
     """A disc from a source, start to finish: a known disc resumes where it stopped (and is
     never ripped twice); a new one is scanned, its default titles selected and ripped."""
-    from digitizer.scan import scan_disc
-
-    from digitizer.fingerprint import read_ids
+    from digitizer.steps.fingerprint import read_ids
+    from digitizer.steps.scan import scan_disc
 
     fp = read_ids(source)["fingerprint"]
     folder_marker = None
@@ -266,11 +304,10 @@ def digitize(source: str, catalog, cfg, *, movie=None, show=None, season=None,
             folder_marker = None
     if not folder_marker or not folder_marker.get("titles"):
         scanned = scan_disc(source, catalog, cfg)
-        rip.record_selection(catalog, Path(scanned["folder"]), fp, rip.select(scanned["titles"]))
+        rip.record_selection(catalog, Path(scanned["folder"]), fp, rip.select(scanned["titles"]),
+                             formats.by_name(scanned["disc_type"]).STEPS)
         folder_marker = disc_marker(catalog, fp)[1]
-    ident = None
-    if movie or show or do_rest:
-        ident = identity.resolve(catalog, cfg, fp, folder_marker.get("label"),
-                                 folder_marker.get("titles") or [], movie=movie, show=show,
-                                 season=season)
-    return run_disc(catalog, cfg, fp, source=source, ident=ident, emit=emit, do_rest=do_rest)
+    if name or do_rest:
+        name = identity.resolve(catalog, cfg, fp, folder_marker.get("label"),
+                                folder_marker.get("titles") or [], given=name)
+    return run_disc(catalog, cfg, fp, source=source, name=name, emit=emit, do_rest=do_rest)

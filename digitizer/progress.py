@@ -1,5 +1,5 @@
-"""Progress of a running ffmpeg: parsed from `-progress pipe:1`, shown with tqdm on a
-terminal, and passed to a callback (the catalog heartbeat) either way."""
+"""Progress of a running step: a tqdm bar on stderr when it is a terminal (the only user of
+tqdm), and a callback (the catalog heartbeat) either way, at most every few seconds."""
 
 from __future__ import annotations
 
@@ -7,17 +7,8 @@ import sys
 import time
 
 
-def out_seconds(key: str, value: str) -> float | None:
-    if key in ("out_time_us", "out_time_ms"):  # both are microseconds, despite the name
-        try:
-            return int(value) / 1_000_000
-        except ValueError:
-            return None
-    return None
-
-
 class Bar:
-    """tqdm on stderr when it is a terminal, nothing when piped; ticks the callback."""
+    """Counts seconds of media done out of `total`; a step's file work calls `update`."""
 
     def __init__(self, total: float, desc: str, on_progress=None, every: float = 2.0):
         self.total = max(total, 0.001)
@@ -33,7 +24,9 @@ class Bar:
                                        " [{elapsed}<{remaining}]", leave=False)
         self.done = 0.0
 
-    def update(self, seconds: float) -> None:
+    def update(self, seconds: float | None) -> None:
+        if seconds is None:
+            return
         seconds = min(max(seconds, 0.0), self.total)
         if self.bar is not None:
             self.bar.update(round(seconds - self.done, 3))
@@ -43,12 +36,7 @@ class Bar:
             self._last_tick = now
             self.on_progress(self.done / self.total)
 
-    def feed(self, stream: str, line: str) -> None:
-        if stream == "stdout" and "=" in line:
-            key, _, value = line.partition("=")
-            sec = out_seconds(key.strip(), value.strip())
-            if sec is not None:
-                self.update(sec)
+    __call__ = update
 
     def close(self) -> None:
         if self.bar is not None:

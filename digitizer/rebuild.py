@@ -8,9 +8,8 @@ step that had failed is pending again (its error is in the history).
 
 from __future__ import annotations
 
-from digitizer import markers
-from digitizer.catalog import STEP_KINDS
-from digitizer.identity import CERTAIN_SOURCES
+from digitizer import formats, markers
+from digitizer.names import Name
 
 
 def rebuild(cfg, catalog) -> dict:
@@ -18,22 +17,23 @@ def rebuild(cfg, catalog) -> dict:
     found = list(markers.find(roots))
     catalog.clear()
     discs, artefacts = 0, 0
-    identities = {}
+    identities: dict[str, Name | None] = {}
+    chains = {}
     for path, data in found:
         if data.get("kind") != "disc" or not data.get("fingerprint"):
             continue
         fp = data["fingerprint"]
+        chains[fp] = formats.by_name(data.get("disc_type")).STEPS
         catalog.record_disc(fp, disc_type=data.get("disc_type") or "dvd", label=data.get("label"),
                             ids=data.get("ids") or {}, source=data.get("source") or "",
                             folder=str(path.parent))
         catalog.record_titles(fp, data.get("titles") or [])
-        ident = data.get("identity")
-        if ident:
-            catalog.set_identity(fp, kind=ident["kind"], name=ident["name"],
-                                 season=ident.get("season"), source=ident.get("source"))
-            identities[fp] = ident
+        name = Name.from_dict(data.get("identity"))
+        if name:
+            catalog.set_name(fp, name.as_dict())
+        identities[fp] = name
         for title in data.get("selected") or []:
-            catalog.ensure_steps(fp, title)
+            catalog.ensure_steps(fp, title, chains[fp])
         discs += 1
     known = set(catalog.fingerprints())
     for path, data in found:
@@ -43,15 +43,19 @@ def rebuild(cfg, catalog) -> dict:
         if markers.artefact(file) is None:
             continue  # the file is gone or changed: not finished
         fp, title, step = data["fingerprint"], data["title"], data["step"]
+        chain = chains[fp]
+        if step not in chain:
+            continue
+        catalog.ensure_steps(fp, title, chain)
         # A later step's artefact proves the earlier ones were done.
-        for kind in STEP_KINDS[:STEP_KINDS.index(step) + 1]:
+        for kind in chain[:chain.index(step) + 1]:
             current = catalog.step(fp, title, kind)
             if kind == step:
                 catalog.set_step(fp, title, kind, state="done", output=str(file))
             elif current is None or current["state"] != "done" or not current["output"]:
                 # The step before made this artefact's input (moved away since, maybe).
-                made = data.get("input") if STEP_KINDS.index(kind) == \
-                    STEP_KINDS.index(step) - 1 else None
+                made = data.get("input") if chain.index(kind) == chain.index(step) - 1 \
+                    else None
                 catalog.set_step(fp, title, kind, state="done",
                                  **({"output": made} if made else {}))
         if step == "insert" and data.get("episode") is not None:
@@ -59,12 +63,13 @@ def rebuild(cfg, catalog) -> dict:
         artefacts += 1
     # Titles ready for insert on a disc with only a guessed name wait for review again.
     for fp in known:
-        ident = identities.get(fp)
-        if ident and ident.get("source") in CERTAIN_SOURCES:
+        name = identities.get(fp)
+        if name is None or name.certain or "insert" not in chains[fp]:
             continue
+        before_insert = chains[fp][chains[fp].index("insert") - 1]
         for step in catalog.steps(fp, state="pending", kind="insert"):
-            before = catalog.step(fp, step["title"], "transcode")
-            if before and before["state"] == "done" and ident:
+            before = catalog.step(fp, step["title"], before_insert)
+            if before and before["state"] == "done":
                 catalog.set_step(fp, step["title"], "insert", state="review")
     catalog.add_event("catalog_rebuilt", discs=discs, artefacts=artefacts)
     return {"discs": discs, "artefacts": artefacts, "markers": len(found)}

@@ -11,7 +11,9 @@ def collect(catalog) -> dict:
     for row in catalog.open_work():
         disc = discs.setdefault(row["fingerprint"], {
             "fingerprint": row["fingerprint"], "label": row["label"],
-            "name": row["identity_name"], "titles": {}})
+            "name": row["identity_name"], "steps": {}, "titles": {}})
+        # The disc's chain as its step rows record it: kind -> position.
+        disc["steps"][row["kind"]] = row["position"] or 0
         disc["titles"].setdefault(str(row["title"]), {})[row["kind"]] = row["state"]
         item = {"fingerprint": row["fingerprint"], "title": row["title"], "step": row["kind"]}
         if row["state"] == "running":
@@ -21,6 +23,8 @@ def collect(catalog) -> dict:
             failed.append(dict(item, error=row["error"]))
         elif row["state"] == "review":
             review.append(dict(item, suggestion=row["identity_name"], label=row["label"]))
+    for disc in discs.values():
+        disc["steps"] = sorted(disc["steps"], key=disc["steps"].get)
     return {"drives": [drives.describe(d) for d in drives.list_drives()],
             "summary": catalog.summary(), "discs": list(discs.values()),
             "running": running, "failed": failed, "review": review}
@@ -39,7 +43,7 @@ def render(state: dict) -> str:
         name = disc["name"] or disc["label"] or "?"
         lines.append(f"disc {disc['fingerprint'][:12]}  {_safe(name)}")
         for title, kinds in sorted(disc["titles"].items(), key=lambda kv: int(kv[0])):
-            cells = "  ".join(f"{k}:{kinds.get(k, '-')}" for k in ("rip", "transcode", "insert"))
+            cells = "  ".join(f"{k}:{kinds.get(k, '-')}" for k in disc["steps"])
             lines.append(f"  title {int(title):2d}  {cells}")
     for r in state["running"]:
         lines.append(f"running  {r['fingerprint'][:12]} title {r['title']} {r['step']} "

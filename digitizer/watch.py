@@ -16,10 +16,11 @@ import threading
 import time
 from pathlib import Path
 
-from digitizer import drives, pipeline, steps
-from digitizer.catalog import PREVIOUS, Catalog, open_catalog
+from digitizer import drives, identity, notify, pipeline
+from digitizer.catalog import Catalog, open_catalog
 from digitizer.errors import Conflict, DigitizerError, Interrupted, warn
-from digitizer.names import label_slug
+from digitizer.names import Name, label_slug
+from digitizer.steps import claim
 
 
 class DriveLock:
@@ -52,7 +53,7 @@ class Watcher:
         self.cfg = cfg
         self.sources = list(sources)
         self.once = once
-        self.names = {"movie": movie, "show": show, "season": season}
+        self.name = Name.from_options(movie, show, season)
         self.workers = max(1, workers or cfg.transcode_workers)
         self.emit = emit or (lambda obj: None)
         self.stop = threading.Event()
@@ -65,7 +66,7 @@ class Watcher:
     def _on_signal(self, signum, frame):
         # Stop claiming, stop children; the step in flight is handed back as pending.
         self.stop.set()
-        steps.STOPPING.set()
+        claim.STOPPING.set()
         raise Interrupted(f"stopped by {signal.Signals(signum).name}")
 
     # -- discs ------------------------------------------------------------------------
@@ -81,7 +82,7 @@ class Watcher:
                 if status not in ("disc", "not_a_drive", "no_info"):
                     return
             for row in pipeline.digitize(source, catalog, self.cfg, do_rest=False,
-                                         **self.names):
+                                         name=self.name):
                 self.emit(row)
         except Conflict as exc:
             warn(f"{source}: {exc}", "notice")
@@ -112,28 +113,28 @@ class Watcher:
 
     # -- queue workers ----------------------------------------------------------------
     def work(self) -> None:
-        catalog = Catalog(self.cfg.path_of("catalog"), listener=_listener(self.cfg))
+        catalog = Catalog(self.cfg.path_of("catalog"), listener=notify.listener(self.cfg))
         try:
             while not self.stop.is_set():
                 if not self.run_one(catalog):
-                    if self.once and not self.ripping.is_set() and not _running(catalog):
+                    if self.once and not self.ripping.is_set() and \
+                            not catalog.has_queued_work():
                         return
                     self.stop.wait(1.0)
         finally:
             catalog.close()
 
     def run_one(self, catalog: Catalog) -> bool:
-        """Claim and run one transcode or insert step; False when there was none."""
+        """Claim and run one step that follows a first step (transcode, insert, ...);
+        False when there was none."""
         catalog.release_stale()
-        for kind in ("insert", "transcode"):
-            step = catalog.claim(kind)
-            if step is None:
-                continue
-            fp, title = step["fingerprint"], step["title"]
+        step = catalog.claim(following=True)
+        if step is not None:
+            fp, title, kind = step["fingerprint"], step["title"], step["kind"]
             try:
                 folder, marker = pipeline.disc_marker(catalog, fp)
-                ident = pipeline.identity.resolve(catalog, self.cfg, fp, marker.get("label"),
-                                                  marker.get("titles") or [], **self.names)
+                name = identity.resolve(catalog, self.cfg, fp, marker.get("label"),
+                                        marker.get("titles") or [], given=self.name)
                 row = next(iter(pipeline.plan(catalog, self.cfg, fp, only=[title])), None)
                 if row is None:
                     catalog.release(step["id"], "dismissed")
@@ -141,7 +142,7 @@ class Watcher:
                 if row["next"] == "done":
                     catalog.finish(step["id"], row["path"])
                     return True
-                result = pipeline.advance(catalog, self.cfg, row, ident)
+                result = pipeline.advance(catalog, self.cfg, row, name)
                 self.emit(result)
                 pipeline.announce_if_done(catalog, fp)
             except Interrupted:
@@ -181,14 +182,14 @@ class Watcher:
                     t.join(0.2)
         except Interrupted:
             self.stop.set()
-            steps.STOPPING.set()
-            from digitizer import tools
+            claim.STOPPING.set()
+            from digitizer.tools import run
 
             # Workers see STOPPING, their tools die, their claims go back as pending; a
             # worker between two tool runs finishes that run first.
             deadline = time.monotonic() + 60
             while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
-                tools.kill_all()
+                run.kill_all()
                 for t in threads:
                     t.join(0.2)
             catalog.release_mine()
@@ -204,25 +205,6 @@ class Watcher:
             self.work()
         except Interrupted:
             pass
-
-
-def _running(catalog: Catalog) -> bool:
-    """Any transcode/insert step still runnable or running anywhere?"""
-    for kind in ("transcode", "insert"):
-        for s in catalog.steps(kind=kind):
-            if s["state"] == "running":
-                return True
-            if s["state"] == "pending":
-                prev = catalog.step(s["fingerprint"], s["title"], PREVIOUS[kind])
-                if prev and prev["state"] == "done":
-                    return True
-    return False
-
-
-def _listener(cfg):
-    from digitizer.notify import Notifier
-
-    return Notifier(cfg)
 
 
 DATA = Path(__file__).parent / "data"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from digitizer import discfs
-from digitizer.discfs import MissingFile, disc_type, open_disc
+from digitizer.formats import discfs, disc_type
+from digitizer.formats.discfs import MissingFile, open_disc
 from digitizer.errors import NoDisc, SourceError
 
 SECTOR = 2048

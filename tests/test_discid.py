@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from digitizer.discfs import open_disc
-from digitizer.discid import crc64, dvd_ids, primary
+from digitizer.formats.discfs import open_disc
+from digitizer.formats.dvd import crc64, dvd_ids, primary
 from digitizer.errors import SourceError
 from test_discfs import CONTAINERS, dvd, genisoimage, make_video_ts  # noqa: F401
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import pytest
 
-from digitizer import docgen
+from digitizer.cli import docgen
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -79,7 +79,7 @@ def test_example_block_is_recognised_in_both_spellings():
 @pytest.mark.parametrize("kind, committed", [("man", "man"), ("completions", "completions")])
 def test_committed_files_are_fresh(tmp_path, kind, committed):
     out = tmp_path / kind
-    subprocess.run([sys.executable, "-m", "digitizer.docgen", kind, str(out)], cwd=ROOT,
+    subprocess.run([sys.executable, "-m", "digitizer.cli.docgen", kind, str(out)], cwd=ROOT,
                    env=clean_env(tmp_path), check=True)
     fresh = {p.name: p.read_bytes() for p in out.iterdir()}
     have = {p.name: p.read_bytes() for p in (ROOT / committed).iterdir()} \
@@ -152,7 +152,7 @@ def test_bash_completes_preset_names(tmp_path):
 
 # -- dynamic values ----------------------------------------------------------------------
 def test_fingerprints_silent_without_catalog(home):
-    from digitizer.complete import complete_fingerprints
+    from digitizer.cli.complete import complete_fingerprints
 
     assert complete_fingerprints(None, None, "") == []
     assert not (home / "data" / "catalog.db").exists()  # completing must not create it
@@ -161,7 +161,7 @@ def test_fingerprints_silent_without_catalog(home):
 def test_fingerprints_from_catalog(home):
     from digitizer import config
     from digitizer.catalog import open_catalog
-    from digitizer.complete import complete_fingerprints
+    from digitizer.cli.complete import complete_fingerprints
 
     cat = open_catalog(config.load())
     cat.record_disc("abc123", disc_type="dvd", label="BIG_BUCK_BUNNY", ids={}, source="x")
@@ -173,7 +173,7 @@ def test_fingerprints_from_catalog(home):
 
 
 def test_fingerprints_silent_on_broken_catalog_or_config(home, capsys, monkeypatch):
-    from digitizer.complete import complete_fingerprints
+    from digitizer.cli.complete import complete_fingerprints
 
     (home / "data").mkdir(parents=True)
     (home / "data" / "catalog.db").write_bytes(b"not a database")
@@ -190,7 +190,7 @@ def test_fingerprints_silent_on_broken_catalog_or_config(home, capsys, monkeypat
 
 def test_sources_offer_files_and_drives(monkeypatch):
     from digitizer import drives
-    from digitizer.complete import complete_sources
+    from digitizer.cli.complete import complete_sources
 
     monkeypatch.setattr(drives, "list_drives", lambda: ["/dev/sr0", "/dev/sr1"])
     items = complete_sources(None, None, "/dev/sr1")
@@ -199,7 +199,7 @@ def test_sources_offer_files_and_drives(monkeypatch):
 
 
 def test_completion_modules_stay_light():
-    code = ("import sys, digitizer.complete, digitizer.cli; "
+    code = ("import sys, digitizer.cli.complete, digitizer.cli; "
             "print(' '.join(m for m in ('sqlite_utils', 'tqdm') if m in sys.modules))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
@@ -237,4 +237,5 @@ def test_make_install_layout(tmp_path):
                          cwd=tmp_path)
     assert res.returncode == 0 and "0.1.0" in res.stdout, res.stderr
     installed_pkg = usr / "share" / "digitizer" / "digitizer"
-    assert (installed_pkg / "cli.py").read_bytes() == (ROOT / "digitizer/cli.py").read_bytes()
+    for module in ("cli/__init__.py", "formats/dvd.py", "steps/rip.py", "tools/run.py"):
+        assert (installed_pkg / module).read_bytes() == (ROOT / "digitizer" / module).read_bytes()

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from digitizer import catalog as catmod
-from digitizer import config, jsonio, markers, tools
+from digitizer import config, jsonio, markers
+from digitizer.tools import ffmpeg, lsdvd  # noqa: F401  (lsdvd registers its install hint)
+from digitizer.tools import run as tools
 from digitizer.errors import InputError, ToolFailed, ToolMissing
 
 
@@ -96,9 +98,9 @@ def test_missing_tool_from_the_cli_exits_3(run_cli, monkeypatch, tmp_path):
 
 
 def test_failing_tool_reports_its_last_stderr_line(tmp_path):
-    ff = tools.ffmpeg_binary()
+    ff = ffmpeg.binary()
     with pytest.raises(ToolFailed) as exc:
-        tools.run([ff, "-hide_banner", "-i", tools.ffmpeg_path(tmp_path / "missing: file.mkv")])
+        tools.run([ff, "-hide_banner", "-i", ffmpeg.url(tmp_path / "missing: file.mkv")])
     msg = str(exc.value)
     assert msg.startswith("ffmpeg exited with ")
     assert msg.endswith("No such file or directory")  # the cause, not ffmpeg's generic last line
@@ -141,12 +143,12 @@ def _alive(pid):
 
 
 def test_ffmpeg_paths_are_file_urls():
-    assert tools.ffmpeg_path("/x/Title: Part 2.mkv") == "file:/x/Title: Part 2.mkv"
+    assert ffmpeg.url("/x/Title: Part 2.mkv") == "file:/x/Title: Part 2.mkv"
 
 
 def test_versions_probed_once():
     tools.version.cache_clear()
-    first = tools.version(tools.ffmpeg_binary())
+    first = tools.version(ffmpeg.binary())
     assert first.startswith("ffmpeg version")
     assert tools.version.cache_info().currsize == 1
 
@@ -189,20 +191,47 @@ def test_truncated_or_foreign_marker_is_not_a_marker(tmp_path):
 
 
 # -- catalog --------------------------------------------------------------------------
+DVD_CHAIN = ("rip", "transcode", "insert")
+
+
 def test_migrations_are_recorded_and_idempotent(tmp_path):
     db = tmp_path / "c.db"
     first = catmod.Catalog(db)
-    assert first.migrations() == ["0001_tables"]
+    assert first.migrations() == ["0001_tables", "0002_step_chain"]
     second = catmod.Catalog(db)
-    assert second.migrate() == [] and second.migrations() == ["0001_tables"]
+    assert second.migrate() == [] and second.migrations() == ["0001_tables", "0002_step_chain"]
     assert first.db.journal_mode == "wal"
+
+
+def test_step_chain_migration_gives_old_steps_their_predecessor(tmp_path, monkeypatch):
+    db = tmp_path / "old.db"
+    monkeypatch.setattr(catmod, "MIGRATIONS", catmod.MIGRATIONS[:1])
+    old = catmod.Catalog(db)
+    for kind in ("rip", "transcode", "insert"):
+        old.db["steps"].insert({"fingerprint": "fp", "title": 1, "kind": kind,
+                                "state": "pending", "attempts": 0})
+    old.close()
+    monkeypatch.undo()
+    cat = catmod.Catalog(db)
+    assert [(s["kind"], s["after"], s["position"]) for s in cat.steps("fp")] == [
+        ("rip", None, 0), ("transcode", "rip", 1), ("insert", "transcode", 2)]
+
+
+def test_a_chain_without_transcode_claims_insert_after_rip(tmp_path):
+    cat = catmod.Catalog(tmp_path / "c.db")
+    cat.ensure_steps("cd", 1, ("rip", "insert"))
+    assert cat.claim(following=True) is None  # rip not done yet
+    cat.finish(cat.claim("rip")["id"], "/x.flac")
+    step = cat.claim(following=True)
+    assert (step["kind"], step["after"]) == ("insert", "rip")
+    assert cat.has_queued_work()  # insert is running
 
 
 def test_claims_are_exclusive_and_ordered_by_dependencies(tmp_path):
     cat = catmod.Catalog(tmp_path / "c.db")
     assert cat.record_disc("fp1", disc_type="dvd", label="L", ids={}, source="s") is False
     assert cat.record_disc("fp1", disc_type="dvd", label="L", ids={}, source="s") is True
-    cat.ensure_steps("fp1", 1)
+    cat.ensure_steps("fp1", 1, DVD_CHAIN)
     assert cat.claim("transcode") is None  # rip not done yet
     other = catmod.Catalog(tmp_path / "c.db")
     step = cat.claim("rip", pid=os.getpid())
@@ -217,7 +246,7 @@ def test_claims_are_exclusive_and_ordered_by_dependencies(tmp_path):
 def test_stale_claim_of_a_dead_worker_is_released(tmp_path):
     cat = catmod.Catalog(tmp_path / "c.db")
     cat.record_disc("fp", disc_type="dvd", label=None, ids={}, source="s")
-    cat.ensure_steps("fp", 1)
+    cat.ensure_steps("fp", 1, DVD_CHAIN)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     step = cat.claim("rip", pid=dead.pid)
@@ -231,8 +260,8 @@ def test_stale_claim_of_a_dead_worker_is_released(tmp_path):
 def test_failed_steps_retry_and_dismiss(tmp_path):
     cat = catmod.Catalog(tmp_path / "c.db")
     cat.record_disc("fp", disc_type="dvd", label=None, ids={}, source="s")
-    cat.ensure_steps("fp", 1)
-    cat.ensure_steps("fp", 2)
+    cat.ensure_steps("fp", 1, DVD_CHAIN)
+    cat.ensure_steps("fp", 2, DVD_CHAIN)
     for _ in range(2):
         cat.fail(cat.claim("rip")["id"], "ffmpeg exited with 1: boom")
     assert [s["error"] for s in cat.steps(state="failed")] == ["ffmpeg exited with 1: boom"] * 2

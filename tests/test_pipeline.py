@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from conftest import CACHE
-from digitizer import markers, media, tools
+from digitizer import markers
+from digitizer.tools import ffmpeg as media
+from digitizer.tools import run as tools
 from sample_disc import build_dvd
 
 pytestmark = pytest.mark.slow
-FF = tools.ffmpeg_binary()
+FF = media.binary()
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -69,7 +71,7 @@ def test_not_enough_space_stops_before_writing(run_cli, movie_disc, monkeypatch,
     from collections import namedtuple
 
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr("digitizer.rip.shutil.disk_usage", lambda p: usage(10**9, 10**9, 10**6))
+    monkeypatch.setattr("digitizer.steps.rip.shutil.disk_usage", lambda p: usage(10**9, 10**9, 10**6))
     r = run_cli("rip", movie_disc.iso)
     assert r.code == 1 and "not enough space" in r.stderr
     assert not list((home / "data" / "staging").rglob("*.mkv*"))

@@ -4,14 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from digitizer import media, roles, scan
+from digitizer import roles
+from digitizer.formats import dvd as scan
+from digitizer.tools import ffmpeg as media
+from digitizer.tools import lsdvd
 from digitizer.errors import SourceError
 
 DATA = Path(__file__).parent / "data"
 
 
 def test_lsdvd_banner_on_stdout_is_skipped_and_ntsc_times_corrected():
-    data = scan.parse_lsdvd((DATA / "lsdvd_x_Oy.txt").read_text())
+    data = lsdvd.parse((DATA / "lsdvd_x_Oy.txt").read_text())
     titles = [scan.title_from_track(t) for t in data["track"]]
     main = titles[0]
     assert main["duration"] == pytest.approx(119.867 * 1.001, abs=0.001)
@@ -44,13 +47,13 @@ def test_lsdvd_output_through_the_runner(fp):
 
 
 def test_roles_of_the_standard_disc():
-    data = scan.parse_lsdvd((DATA / "lsdvd_x_Oy.txt").read_text())
+    data = lsdvd.parse((DATA / "lsdvd_x_Oy.txt").read_text())
     titles = roles.assign([scan.title_from_track(t) for t in data["track"]], 10)
     assert [t["role"] for t in titles] == ["main", "extra", "extra", "short", "extra"]
 
 
 def test_play_all_found_by_shared_cells():
-    data = scan.parse_lsdvd((DATA / "lsdvd_episodes_Oy.txt").read_text())
+    data = lsdvd.parse((DATA / "lsdvd_episodes_Oy.txt").read_text())
     titles = roles.assign([scan.title_from_track(t) for t in data["track"]], 5)
     assert [t["role"] for t in titles] == ["play_all", "episode", "episode", "episode",
                                             "episode", "short"]

@@ -267,3 +267,80 @@ def test_service_files_are_printed(run_cli):
     assert "ExecStart=/usr/local/bin/digitizer watch" in unit and "[Install]" in unit
     udev = run_cli("watch", "--print-udev").stdout
     assert 'KERNEL=="sr[0-9]*"' in udev and "digitizer watch --once /dev/%I" in udev
+
+
+class MediaServer:
+    """A local Plex + Jellyfin stand-in recording every refresh request."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _record(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                seen.append((self.command, self.path, self.headers.get("X-Plex-Token"),
+                             self.headers.get("X-Emby-Token"), body))
+                self.send_response(204 if self.command == "POST" else 200)
+                self.end_headers()
+
+            do_GET = do_POST = _record
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.env = {"DIGITIZER_PLEX_URL": url, "DIGITIZER_PLEX_TOKEN": "ptok",
+                    "DIGITIZER_PLEX_SECTION": "2", "DIGITIZER_JELLYFIN_URL": url,
+                    "DIGITIZER_JELLYFIN_TOKEN": "jtok", "DIGITIZER_PRESET": "copy"}
+
+    def refreshed(self) -> tuple[set, set]:
+        """(folders Plex was asked to scan, files Jellyfin was told about)."""
+        from urllib.parse import parse_qs, urlsplit
+
+        plex = {parse_qs(urlsplit(p).query)["path"][0] for c, p, tok, _, _ in self.seen
+                if c == "GET" and urlsplit(p).path == "/library/sections/2/refresh"
+                and tok == "ptok"}
+        jelly = {u["Path"] for c, p, _, tok, body in self.seen
+                 if c == "POST" and p == "/Library/Media/Updated" and tok == "jtok"
+                 for u in json.loads(body)["Updates"]}
+        return plex, jelly
+
+
+def _inserted(home):
+    lib = home / "data" / "library"
+    return {str(p) for p in lib.rglob("*.mkv")}
+
+
+def test_watch_resume_and_review_approve_refresh_the_media_servers(tmp_path, movie_disc):
+    servers = MediaServer()
+    # watch --once with a name: every inserted file is announced to both servers.
+    home = tmp_path / "watch"
+    run(home, "watch", "--once", movie_disc.iso, "--movie", MOVIE, **servers.env)
+    files = _inserted(home)
+    assert len(files) == 4
+    assert servers.refreshed() == ({str(Path(f).parent) for f in files}, files)
+    # resume finishing a disc that was only ripped.
+    servers.seen.clear()
+    home = tmp_path / "resume"
+    run(home, "rip", movie_disc.iso, "--title", 1, **servers.env)
+    assert servers.seen == []
+    run(home, "resume", "--movie", MOVIE, **servers.env)
+    files = _inserted(home)
+    assert len(files) == 1 and servers.refreshed() == ({str(Path(f).parent) for f in files}, files)
+    # review approve: nothing is announced while the name is a guess, everything after.
+    servers.seen.clear()
+    home = tmp_path / "review"
+    run(home, "watch", "--once", movie_disc.iso, **servers.env)
+    assert servers.seen == [] and _inserted(home) == set()
+    fp = json.loads(run(home, "review").stdout.splitlines()[0])["fingerprint"]
+    run(home, "review", "approve", fp, "--movie", MOVIE, **servers.env)
+    files = _inserted(home)
+    servers.server.shutdown()
+    assert len(files) == 4
+    assert servers.refreshed() == ({str(Path(f).parent) for f in files}, files)

@@ -62,11 +62,11 @@ class Bench:
         self.digitizer = [str(entry)] if entry.exists() else [self.py, "-m", "digitizer"]
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZER_")}
         self.commands = digitizer_commands(self.digitizer, self.home()[1])
-        from digitizer import tools
+        from digitizer.tools import ffmpeg, run
 
-        self.ff = tools.ffmpeg_binary()
+        self.ff = ffmpeg.binary()
         self.meta = {"python": sys.version.split()[0], "kernel": platform.release(),
-                     "cpus": os.cpu_count(), "ffmpeg": self.ff, "ffmpeg_version": tools.version(self.ff),
+                     "cpus": os.cpu_count(), "ffmpeg": self.ff, "ffmpeg_version": run.version(self.ff),
                      "digitizer_commands": sorted(self.commands), "cache": str(CACHE),
                      "loadavg_start": os.getloadavg(), "disc_builds": {},
                      "method": __doc__.split("Method notes", 1)[1].strip()}
@@ -216,7 +216,7 @@ class Bench:
             self.add("fingerprint", f"bytes read (rchar, whole process): {k}",
                      med(res[k], "rchar"), "B", paired_ratio(res[k], res["pass"], "rchar"),
                      "python -c pass")
-        from digitizer.fingerprint import read_ids
+        from digitizer.steps.fingerprint import read_ids
 
         for k, src in sources.items():
             got = [read_ids(str(src)) for _ in range(self.args.cli_rounds)]
@@ -229,7 +229,8 @@ class Bench:
     # -- 3. transcode -------------------------------------------------------------------
     def part_transcode(self):
         self.need("rip", "transcode")
-        from digitizer import media, transcode as tc
+        from digitizer.steps import transcode as tc
+        from digitizer.tools import ffmpeg as media
 
         disc = self.disc(NOISY_DISC)
         self.need_tool("lsdvd")

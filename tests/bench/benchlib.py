@@ -221,7 +221,7 @@ def run_text(argv) -> str:
 
 def main_title(iso) -> tuple[int, int]:
     """(title number, payload bytes) of the longest title, from lsdvd's cells."""
-    from digitizer.scan import parse_lsdvd
+    from digitizer.tools.lsdvd import parse as parse_lsdvd
 
     data = parse_lsdvd(run_text(["lsdvd", "-x", "-Oy", iso]))
     n = int(data["longest_track"])

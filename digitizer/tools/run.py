@@ -1,4 +1,4 @@
-"""The one owner of external programs.
+"""Running external programs: the only user of subprocess in digitizer.
 
 Every tool runs from an argument list (never a shell), with stdin closed, in its own process
 group so that a stop kills its whole tree, and with PR_SET_PDEATHSIG so that even a kill -9
@@ -24,19 +24,28 @@ from typing import Iterator
 
 from digitizer.errors import ToolFailed, ToolMissing
 
-# What to install when a tool is missing (Debian package names).
+# What to install when a program is missing. Each tool module registers its own hint
+# (tools/ffmpeg.py, tools/lsdvd.py, ...); programs the tests and benchmarks use are here.
 INSTALL_HINT = {
-    "lsdvd": "apt install lsdvd",
-    "eject": "apt install eject",
     "dvdauthor": "apt install dvdauthor",
     "spumux": "apt install dvdauthor",
     "genisoimage": "apt install genisoimage",
     "HandBrakeCLI": "apt install handbrake-cli",
     "dvdbackup": "apt install dvdbackup",
-    "ffmpeg": "pip install imageio-ffmpeg (ffmpeg >= 7 with the dvdvideo demuxer)",
 }
+# The flag that makes a program print its version (default: -version, ffmpeg's).
+VERSION_FLAG = {"HandBrakeCLI": "--version"}
+
+
+def register(program: str, *, hint: str, version_flag: str | None = None) -> None:
+    """A tool module tells the runner how to install its program and ask its version."""
+    INSTALL_HINT[program] = hint
+    if version_flag:
+        VERSION_FLAG[program] = version_flag
 
 _SPLIT = re.compile(rb"[\r\n]")
+# Library banners some programs print before their version line.
+_BANNER = re.compile(r"^lib\w+: ")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -62,25 +71,6 @@ def resolve(program: str) -> str:
         hint = INSTALL_HINT.get(name, f"install {name}")
         raise ToolMissing(f"{name} not found: {hint}")
     return found
-
-
-def ffmpeg_binary(configured: str = "") -> str:
-    """The ffmpeg to use: the configured one, else imageio-ffmpeg's bundled ffmpeg 9."""
-    if configured:
-        return resolve(configured)
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        raise ToolMissing("ffmpeg not found: " + INSTALL_HINT["ffmpeg"]) from None
-    try:
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except RuntimeError as exc:
-        raise ToolMissing(f"ffmpeg not found: {exc}") from None
-
-
-def ffmpeg_path(path: str | Path) -> str:
-    """A file path as an ffmpeg URL: ``file:`` stops ``Title: Part 2.mkv`` being a protocol."""
-    return "file:" + os.path.abspath(path)
 
 
 @dataclass
@@ -133,7 +123,7 @@ def _failure(argv: list[str], code: int, stderr_tail: str) -> ToolFailed:
 
 def run(argv: list[str], *, check: bool = True, timeout: float | None = None,
         env: dict | None = None, input: bytes | None = None) -> Completed:
-    """Run to completion, capturing output (for short probes: lsdvd, ffmpeg -version).
+    """Run to completion, capturing output (short probes: a disc reader, `ffmpeg -version`).
 
     stdin is closed unless `input` is given (the event hook reads its event there)."""
     argv = [resolve(argv[0])] + [str(a) for a in argv[1:]]
@@ -253,9 +243,7 @@ def version(program: str) -> str:
     """The tool's version line, probed once per process (recorded in markers)."""
     path = resolve(program)
     name = os.path.basename(path)
-    flag = {"lsdvd": "-V", "eject": "--version", "HandBrakeCLI": "--version"}.get(name, "-version")
-    if name.startswith("ffmpeg"):
-        flag = "-version"
+    flag = VERSION_FLAG.get(name, "-version")
     try:
         done = run([path, flag], check=False, timeout=10)
     except ToolMissing:
@@ -263,6 +251,6 @@ def version(program: str) -> str:
     text = (done.stdout + "\n" + done.stderr).strip()
     for line in text.splitlines():
         line = line.strip()
-        if line and "libdvdread" not in line and not line.startswith("*"):
+        if line and not line.startswith("*") and not _BANNER.search(line):
             return line[:200]
     return "unknown"

@@ -1,12 +1,57 @@
-"""What a media file holds, read from `ffmpeg -i` (imageio-ffmpeg ships no ffprobe), and
-the checks every step runs before it calls a file finished."""
+"""ffmpeg: which binary, file URLs, and the parsers of what it prints: the probe of a
+media file from `ffmpeg -i` (imageio-ffmpeg ships no ffprobe), the checks every step runs
+before it calls a file finished, idet's interlace verdict and `-progress` lines."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
-from digitizer import tools
-from digitizer.errors import VerificationFailed
+from digitizer.errors import ToolMissing, VerificationFailed
+from digitizer.tools import run
+
+HINT = "pip install imageio-ffmpeg (ffmpeg >= 7 with the dvdvideo demuxer)"
+run.register("ffmpeg", hint=HINT)
+
+
+def binary(configured: str = "") -> str:
+    """The ffmpeg to use: the configured one, else imageio-ffmpeg's bundled ffmpeg 9."""
+    if configured:
+        return run.resolve(configured)
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise ToolMissing("ffmpeg not found: " + HINT) from None
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as exc:
+        raise ToolMissing(f"ffmpeg not found: {exc}") from None
+
+
+def url(path: str | Path) -> str:
+    """A file path as an ffmpeg URL: ``file:`` stops ``Title: Part 2.mkv`` being a protocol."""
+    return "file:" + os.path.abspath(path)
+
+
+def progress_seconds(line: str) -> float | None:
+    """Seconds written so far, from one line of `-progress pipe:1` (None for other keys)."""
+    key, sep, value = line.partition("=")
+    if not sep or key.strip() not in ("out_time_us", "out_time_ms"):
+        return None  # both are microseconds, despite the name
+    try:
+        return int(value.strip()) / 1_000_000
+    except ValueError:
+        return None
+
+
+def progress_frames(line: str) -> int | None:
+    if line.startswith("frame="):
+        try:
+            return int(line[6:] or 0)
+        except ValueError:
+            return None
+    return None
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _CHAPTER = re.compile(r"Chapter #\d+:\d+: start (-?\d+(?:\.\d+)?), end (-?\d+(?:\.\d+)?)")
@@ -49,7 +94,7 @@ def parse_probe(stderr: str) -> dict:
 
 
 def probe(path, ffmpeg: str) -> dict:
-    done = tools.run([ffmpeg, "-hide_banner", "-nostdin", "-i", tools.ffmpeg_path(path)],
+    done = run.run([ffmpeg, "-hide_banner", "-nostdin", "-i", url(path)],
                      check=False, timeout=120)
     info = parse_probe(done.stderr)
     if info["duration"] is None and not info["streams"]:
@@ -85,8 +130,8 @@ def decode_errors(path, ffmpeg: str) -> str:
     """Decode all video and audio; ffmpeg's error output ('' when the file plays through).
 
     Subtitles are bitmaps that the null muxer cannot take; they are checked by the probe."""
-    done = tools.run([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i",
-                      tools.ffmpeg_path(path), "-map", "0:v", "-map", "0:a?", "-f", "null", "-"],
+    done = run.run([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i",
+                      url(path), "-map", "0:v", "-map", "0:a?", "-f", "null", "-"],
                      check=False)
     return done.stderr.strip() if done.returncode == 0 else (done.stderr.strip() or "failed")
 
@@ -115,7 +160,7 @@ def interlaced(ffmpeg: str, input_args: list[str], frames: int = 240) -> bool | 
     (most DVDs, including film that is really progressive) is judged by idet over its first
     frames, which compares the two fields of each frame.
     """
-    done = tools.run([ffmpeg, "-hide_banner", "-nostdin", *input_args, "-map", "0:v:0",
+    done = run.run([ffmpeg, "-hide_banner", "-nostdin", *input_args, "-map", "0:v:0",
                       "-frames:v", str(frames), "-vf", "idet", "-an", "-sn", "-f", "null", "-"],
                      check=False, timeout=300)
     video = [s for s in parse_probe(done.stderr)["streams"] if s["type"] == "video"]

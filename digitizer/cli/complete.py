@@ -1,7 +1,8 @@
 """Dynamic shell completion values: optical drives and the fingerprints of known discs.
 
 The shell runs `digitizer` on every <Tab>, so these functions must be fast and must never
-print: no sqlite-utils or tqdm import (stdlib sqlite3 only), no catalog creation or
+print: no sqlite-utils or tqdm import (stdlib sqlite3 only: the one documented query
+outside catalog.py), no catalog creation or
 migration (read-only, and only when the file already exists), and any error means "no
 suggestions" rather than a traceback in the middle of the user's command line.
 """

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from digitizer import drives
-from digitizer.discfs import disc_type, open_disc
+from digitizer import drives, formats
 from digitizer.errors import NoDisc
+from digitizer.formats.discfs import open_disc
 
 
 def detect(source: str) -> dict:
@@ -21,14 +21,14 @@ def detect(source: str) -> dict:
         try:
             with open_disc(source) as fs:
                 info["label"] = fs.label
-                info["disc_type"] = info["disc_type"] or disc_type(fs)
+                info["disc_type"] = info["disc_type"] or formats.disc_type(fs)
                 info["status"] = "disc"
         except NoDisc:
             info.update(status="no_disc", label=None)
         return info
     with open_disc(source) as fs:
         return {"source": source, "kind": fs.kind, "status": "disc",
-                "disc_type": disc_type(fs), "label": fs.label}
+                "disc_type": formats.disc_type(fs), "label": fs.label}
 
 
 def detect_drives() -> list[dict]:

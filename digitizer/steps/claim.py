@@ -1,4 +1,4 @@
-"""Running one step of one title under a catalog claim.
+"""Running one step of one title under a catalog claim: the bookkeeping every step shares.
 
 Every stage (run by hand, by `resume` or by `watch`) goes through `claimed`: it takes the
 step atomically (or refuses if a live worker has it), keeps a heartbeat with progress, and
@@ -25,10 +25,19 @@ def _ours(row: dict) -> bool:
     return row["worker_pid"] == os.getpid() and row["worker_host"] == socket.gethostname()
 
 
+def chain_of(catalog, fingerprint: str, disc_type: str | None = None) -> tuple[str, ...]:
+    """The step chain of a disc's format (its type from the caller, else the catalog)."""
+    from digitizer import formats
+
+    if disc_type is None:
+        disc_type = (catalog.disc(fingerprint) or {}).get("disc_type")
+    return formats.by_name(disc_type).STEPS
+
+
 @contextmanager
-def claimed(catalog, fingerprint: str, title: int, kind: str):
+def claimed(catalog, fingerprint: str, title: int, kind: str, chain: tuple[str, ...]):
     """Yields the claimed step row; its 'heartbeat(progress)' is available as step['beat']."""
-    catalog.ensure_steps(fingerprint, title, (kind,))
+    catalog.ensure_steps(fingerprint, title, chain)
     catalog.release_stale()
     current = catalog.step(fingerprint, title, kind)
     if current["state"] == "running" and _ours(current):
@@ -39,8 +48,9 @@ def claimed(catalog, fingerprint: str, title: int, kind: str):
     else:
         if current["state"] != "pending":
             catalog.set_step(fingerprint, title, kind, state="pending")
-        step = catalog.claim(kind, fingerprint=fingerprint, title=title) if kind == "rip" \
-            else _claim_ignoring_dependency(catalog, fingerprint, title, kind)
+        step = catalog.claim(kind, fingerprint=fingerprint, title=title) \
+            if current["after"] is None \
+            else _claim_ignoring_dependency(catalog, fingerprint, title, kind, current["after"])
     if step is None:
         raise Conflict(f"title {title} {kind} was claimed by another worker")
     step["beat"] = lambda progress=None: catalog.heartbeat(step["id"], progress)
@@ -61,11 +71,10 @@ def claimed(catalog, fingerprint: str, title: int, kind: str):
         raise
 
 
-def _claim_ignoring_dependency(catalog, fingerprint, title, kind):
+def _claim_ignoring_dependency(catalog, fingerprint, title, kind, prev):
     # Run by hand on a file the user hands us, a step need not wait for its catalog
     # predecessor: the input file's own marker is what was checked.
     catalog.set_step(fingerprint, title, kind, state="pending")
-    prev = {"transcode": "rip", "insert": "transcode"}[kind]
     before = catalog.step(fingerprint, title, prev)
     if before is None or before["state"] != "done":
         catalog.set_step(fingerprint, title, prev, state="done")

@@ -6,22 +6,14 @@ import sys
 
 import click
 
-from digitizer.cli import (Env, TableOutput, cli, json_option, output, pass_env,
-                           stdout_is_terminal)
-from digitizer.complete import complete_fingerprints, complete_sources
+from digitizer.cli.common import (Env, TableOutput, json_option, name_options, output,
+                                  pass_env, stdout_is_terminal)
+from digitizer.cli.complete import complete_fingerprints, complete_sources
 from digitizer.errors import DigitizerError
 
 
 # -- resume / watch / status / review -------------------------------------------------
-def name_options(f):
-    f = click.option("--season", type=click.IntRange(0, 999),
-                     help="Season number with --show (default 1).")(f)
-    f = click.option("--show", metavar='"SHOW (YEAR)"', help="Name the disc(s) as this show.")(f)
-    f = click.option("--movie", metavar='"TITLE (YEAR)"', help="Name the disc(s) as this movie.")(f)
-    return f
-
-
-@cli.command(short_help="Finish what stopped: plan from the files, run what is missing.")
+@click.command(short_help="Finish what stopped: plan from the files, run what is missing.")
 @click.argument("targets", nargs=-1, shell_complete=complete_fingerprints)
 @click.option("--dry-run", is_flag=True, help="Print the plan, change nothing.")
 @click.option("--reset", "reset_title", type=int, metavar="TITLE",
@@ -46,7 +38,9 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
       digitizer resume --retry
     """
     from digitizer import pipeline
+    from digitizer.names import Name
 
+    name = Name.from_options(movie, show, season)
     cat = env.catalog
     cat.release_stale()
     pairs = pipeline.resolve_targets(cat, list(targets)) if targets else \
@@ -76,15 +70,7 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
                     cat.retry_failed(fp)
                 plan_out.emit_all(pipeline.plan(cat, env.cfg, fp))
                 continue
-            ident = None
-            if movie or show:
-                from digitizer import identity
-
-                _, marker = pipeline.disc_marker(cat, fp)
-                ident = identity.resolve(cat, env.cfg, fp, marker.get("label"),
-                                         marker.get("titles") or [], movie=movie, show=show,
-                                         season=season)
-            pipeline.run_disc(cat, env.cfg, fp, source=source, ident=ident, retry=retry,
+            pipeline.run_disc(cat, env.cfg, fp, source=source, name=name, retry=retry,
                               emit=out.emit)
         except DigitizerError as exc:
             click.echo(f"digitizer: {exc.message}", err=True)
@@ -96,7 +82,7 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
         sys.exit(max(f.exit_code for f in failures))
 
 
-@cli.command(short_help="Digitize every disc put into a drive, unattended.")
+@click.command(short_help="Digitize every disc put into a drive, unattended.")
 @click.argument("sources", nargs=-1, shell_complete=complete_sources)
 @click.option("--once", is_flag=True,
               help="Handle the discs present and the pending steps, then exit (cron).")
@@ -130,7 +116,7 @@ def watch(env, sources, once, workers, print_systemd, print_udev, movie, show, s
             click.echo("\n# and the unit it starts, digitizer-once@.service:")
             click.echo(watchmod.service_file("digitizer-once@.service"), nl=False)
         return
-    from digitizer.detect import normalise
+    from digitizer.steps.detect import normalise
 
     out = output(False)
     watcher = watchmod.Watcher(env.cfg, [normalise(s) for s in sources], once=once,
@@ -140,7 +126,7 @@ def watch(env, sources, once, workers, print_systemd, print_udev, movie, show, s
     sys.exit(code)
 
 
-@cli.command(short_help="Show drives, unfinished discs, running steps, failures, review.")
+@click.command(short_help="Show drives, unfinished discs, running steps, failures, review.")
 @click.option("--follow", "-f", is_flag=True, help="Redraw every 2 seconds until Ctrl-C.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
 @pass_env
@@ -173,7 +159,7 @@ def status(env, follow, as_json):
         time.sleep(2)
 
 
-@cli.group(invoke_without_command=True, short_help="List or approve discs waiting for a name.")
+@click.group(invoke_without_command=True, short_help="List or approve discs waiting for a name.")
 @click.pass_context
 def review(ctx):
     """Discs named only by a guess from their volume label are ripped and transcoded but
@@ -190,10 +176,11 @@ def review(ctx):
         waiting: dict = {}
         for step in env.catalog.steps(state="review", kind="insert"):
             disc = env.catalog.disc(step["fingerprint"])
+            guess = env.catalog.name(step["fingerprint"]) or {}
             entry = waiting.setdefault(step["fingerprint"], {
                 "fingerprint": step["fingerprint"], "label": disc["label"],
-                "suggestion": {"kind": disc["identity_kind"], "name": disc["identity_name"],
-                               "season": disc["identity_season"]}, "titles": []})
+                "suggestion": {k: guess.get(k) for k in ("kind", "name", "season")},
+                "titles": []})
             entry["titles"].append(step["title"])
         out.emit_all(waiting.values())
         out.close()
@@ -215,25 +202,21 @@ def review_approve(env, fingerprint, movie, show, season, as_array):
     """
     from digitizer import pipeline
 
+    from digitizer import identity
+    from digitizer.names import Name
+
     cat = env.catalog
     [(fp, _)] = pipeline.resolve_targets(cat, [fingerprint])
-    disc = cat.disc(fp)
-    if movie or show:
-        from digitizer.insert import Identity
-
-        ident = Identity("movie" if movie else "show", movie or show, season)
-        kind, name, season_ = ident.kind, ident.name, ident.season
-    elif disc.get("identity_name"):
-        kind, name, season_ = disc["identity_kind"], disc["identity_name"], disc["identity_season"]
-    else:
-        raise click.UsageError("give --movie or --show")
-    from digitizer import identity
-
-    identity.record(cat, fp, {"kind": kind, "name": name, "season": season_,
-                              "source": "review"})
+    name = Name.from_options(movie, show, season, source="review")
+    if name is None:
+        known = Name.from_dict(cat.name(fp))
+        if known is None:
+            raise click.UsageError("give --movie or --show")
+        name = Name(known.kind, known.name, known.season, source="review")
+    identity.record(cat, fp, name)
     for step in cat.steps(fp, state="review", kind="insert"):
         cat.set_step(fp, step["title"], "insert", state="pending")
-    cat.add_event("review_approved", fp, name=name)
+    cat.add_event("review_approved", fp, name=name.name)
     out = output(as_array)
     pipeline.run_disc(cat, env.cfg, fp, emit=out.emit, do_rip=False)
     out.close()

@@ -1,18 +1,17 @@
-"""Commands for the three steps: rip, transcode, insert (registered on the cli group)."""
+"""Commands for the steps that make files: rip, transcode, insert."""
 
 from __future__ import annotations
 
-
 import click
 
-from digitizer.cli import (cli, files_from, json_option, output, pass_env, run_each,
-                           sources_from)
-from digitizer.complete import complete_sources
+from digitizer.cli.common import (files_from, json_option, output, pass_env, run_each,
+                                  sources_from)
+from digitizer.cli.complete import complete_sources
 
 
 def scans_from(env, args, objects, probe=True) -> list[dict]:
     """Scan results for rip: taken from scan's JSON when piped, else scanned now."""
-    from digitizer import scan as scanmod
+    from digitizer.steps import scan as scanmod
 
     results = [o for o in objects if o.get("titles") and o.get("folder")]
     sources = sources_from(args, [o for o in objects if o not in results])
@@ -22,7 +21,7 @@ def scans_from(env, args, objects, probe=True) -> list[dict]:
 
 
 # -- rip / transcode / insert ---------------------------------------------------------
-@cli.command(short_help="Rip titles losslessly to MKV in the staging folder.")
+@click.command(short_help="Rip titles losslessly to MKV in the staging folder.")
 @click.argument("sources", nargs=-1, required=True, shell_complete=complete_sources)
 @click.option("--title", "-t", "numbers", multiple=True, type=int,
               help="Rip this title number (repeatable).")
@@ -42,7 +41,7 @@ def rip(env, sources, numbers, main, all_, roles, as_array):
       digitizer rip film.iso --title 1 --title 3
       digitizer scan film.iso | digitizer rip - --roles main
     """
-    from digitizer import rip as ripmod
+    from digitizer.steps import rip as ripmod
     from digitizer.jsonio import read_inputs
 
     args, objects = read_inputs(sources)
@@ -57,7 +56,7 @@ def rip(env, sources, numbers, main, all_, roles, as_array):
     run_each(scans_from(env, args, objects, probe=False), one, out)
 
 
-@cli.command(short_help="Re-encode ripped files with a preset.")
+@click.command(short_help="Re-encode ripped files with a preset.")
 @click.argument("files", nargs=-1)
 @click.option("--preset", "-p", help="Preset name (default: config `preset`, h264).",
               shell_complete=lambda ctx, param, incomplete: _complete_presets(incomplete))
@@ -75,7 +74,7 @@ def transcode(env, files, preset, list_presets, as_array):
       digitizer transcode ~/.local/share/digitizer/staging/FILM-*/title_01.mkv -p hevc
       digitizer rip film.iso | digitizer transcode - --preset h264
     """
-    from digitizer import transcode as tc
+    from digitizer.steps import transcode as tc
     from digitizer.jsonio import read_inputs
 
     if list_presets:
@@ -94,7 +93,7 @@ def transcode(env, files, preset, list_presets, as_array):
               output(as_array))
 
 
-@cli.command(short_help="Move finished files into the Plex/Jellyfin library.")
+@click.command(short_help="Move finished files into the Plex/Jellyfin library.")
 @click.argument("files", nargs=-1, required=True)
 @click.option("--library", type=click.Path(file_okay=False),
               help="Library root (default: config `library`).")
@@ -127,17 +126,16 @@ def insert(env, files, library, movie, show, season, episode, extra_type, mode, 
     """
     from pathlib import Path
 
-    from digitizer import insert as ins
-    from digitizer import refresh
+    from digitizer import identity
     from digitizer.jsonio import read_inputs
+    from digitizer.names import Name
+    from digitizer.steps import insert as ins
 
     if movie and show:
         raise click.UsageError("give --movie or --show, not both")
     if (season or episode) and not show:
         raise click.UsageError("--season and --episode go with --show")
-    ident = None
-    if movie or show:
-        ident = ins.Identity("movie" if movie else "show", movie or show, season)
+    name = Name.from_options(movie, show, season)
     root = Path(library).expanduser() if library else env.cfg.path_of("library")
     root.mkdir(parents=True, exist_ok=True)
     args, objects = read_inputs(files)
@@ -148,19 +146,13 @@ def insert(env, files, library, movie, show, season, episode, extra_type, mode, 
         number = None
         if episode is not None:
             number = episode + counter["n"]
-        result = ins.insert_file(item["path"], env.catalog, library=root, ident=ident,
+        result = ins.insert_file(item["path"], env.catalog, library=root, name=name,
                                  episode=number, mode=mode or env.cfg.insert_mode,
                                  on_conflict=on_conflict, extra_type=extra_type)
         if result.get("episode") is not None:
             counter["n"] += 1
-        if ident is not None:
-            from digitizer import identity
-
-            identity.record(env.catalog, result["fingerprint"],
-                            {"kind": ident.kind, "name": ident.name, "season": ident.season,
-                             "source": "cli"})
-        for warning in refresh.refresh(env.cfg, result["path"]):
-            click.echo(f"digitizer: warning: library refresh failed: {warning}", err=True)
+        if name is not None:
+            identity.record(env.catalog, result["fingerprint"], name)
         return result
 
     run_each(items, one, output(as_array))
@@ -169,7 +161,7 @@ def insert(env, files, library, movie, show, season, episode, extra_type, mode, 
 def _complete_presets(incomplete):
     try:
         from digitizer import config as cfgmod
-        from digitizer.transcode import presets
+        from digitizer.steps.transcode import presets
 
         names = presets(cfgmod.load().presets)
     except Exception:  # completion must never print a traceback into the shell

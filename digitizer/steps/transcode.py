@@ -13,10 +13,12 @@ import os
 import time
 from pathlib import Path
 
-from digitizer import markers, media, tools
+from digitizer import markers
 from digitizer.errors import ToolFailed, UsageError, warn
 from digitizer.progress import Bar
-from digitizer.steps import claimed
+from digitizer.steps.claim import chain_of, claimed
+from digitizer.tools import ffmpeg as ff
+from digitizer.tools import run
 
 # Built-in presets. `video` is the software encoder's arguments; `hw` names a hardware
 # family whose arguments are in `hw_video` (tried first, software on failure).
@@ -77,7 +79,7 @@ def get_preset(name: str, user: dict) -> dict:
 
 
 def detect_interlace(path: Path, ffmpeg: str) -> bool:
-    return bool(media.interlaced(ffmpeg, ["-i", tools.ffmpeg_path(path)]))
+    return bool(ff.interlaced(ffmpeg, ["-i", ff.url(path)]))
 
 
 def stream_args(preset: dict, info: dict, deinterlace: bool, video: list[str]) -> list[str]:
@@ -115,10 +117,10 @@ def stream_args(preset: dict, info: dict, deinterlace: bool, video: list[str]) -
 def hw_works(ffmpeg: str, path: Path, preset: dict) -> str | None:
     """None when the hardware encoder encodes one second of this input, else why not."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", *preset.get("hw_input", []),
-            "-t", "1", "-i", tools.ffmpeg_path(path), "-map", "0:v:0", *preset["hw_video"],
+            "-t", "1", "-i", ff.url(path), "-map", "0:v:0", *preset["hw_video"],
             "-f", "null", "-"]
     try:
-        tools.run(argv, timeout=60)
+        run.run(argv, timeout=60)
     except ToolFailed as exc:
         return str(exc)
     return None
@@ -128,66 +130,78 @@ def output_path(folder: Path, source: Path, preset: str) -> Path:
     return folder / f"{source.stem}.{preset}.mkv"
 
 
-def transcode_file(path: Path, *, fingerprint: str, title: int, folder: Path, preset: dict,
-                   catalog, ffmpeg: str, extra: dict) -> dict:
-    final = output_path(folder, path, preset["name"])
-    existing = markers.artefact(final)
-    if existing and existing.get("step") == "transcode":
-        catalog.set_step(fingerprint, title, "transcode", state="done", output=str(final))
-        return {"path": str(final), "duration": existing.get("duration"),
-                "size": existing["size"], "skipped": True}
-    part = final.with_name(final.name + ".part")
-    with claimed(catalog, fingerprint, title, "transcode") as step:
-        source_info = media.probe(path, ffmpeg)
+def encode(src: Path, part: Path, preset: dict, ffmpeg: str, progress,
+           source_info: dict | None = None) -> dict:
+    """The file work, a pure function of paths: encode `src` into `part` with the preset,
+    verify it (duration, every stream) and return the facts for its marker. Calls
+    progress(seconds done) as ffmpeg reports; a failure leaves no `part` behind.
+    `source_info` is src's probe when the caller has it already."""
+    try:
+        source_info = source_info or ff.probe(src, ffmpeg)
         video, input_args = preset["video"], []
         encoder_note = None
         if preset.get("hw"):
-            why = hw_works(ffmpeg, path, preset)
+            why = hw_works(ffmpeg, src, preset)
             if why is None:
                 video, input_args = preset["hw_video"], preset.get("hw_input", [])
             else:
                 encoder_note = f"{preset['hw']} unavailable ({why}); using software encoding"
                 warn(encoder_note, "notice")
         copying = video[video.index("-c:v") + 1] == "copy" if "-c:v" in video else False
-        interlaced = False if copying else detect_interlace(path, ffmpeg)
+        interlaced = False if copying else detect_interlace(src, ffmpeg)
         argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error", *input_args,
-                "-i", tools.ffmpeg_path(path),
+                "-i", ff.url(src),
                 *stream_args(preset, source_info, interlaced, video),
                 "-fflags", "+bitexact", "-flags:v", "+bitexact",
-                "-progress", "pipe:1", "-nostats", "-f", "matroska", tools.ffmpeg_path(part)]
-        bar = Bar(source_info["duration"] or 0, f"transcode title {title}", step["beat"])
+                "-progress", "pipe:1", "-nostats", "-f", "matroska", ff.url(part)]
         t0 = time.monotonic()
+        frames = 0
+        with run.Process(argv) as proc:
+            for stream, line in proc.lines():
+                if stream == "stdout":
+                    progress(ff.progress_seconds(line))
+                    frames = ff.progress_frames(line) or frames
+            proc.wait()
+        elapsed = time.monotonic() - t0
+        info = ff.verify(part, ffmpeg, duration=source_info["duration"],
+                         audio=ff.count(source_info, "audio"),
+                         subtitles=ff.count(source_info, "subtitle")
+                         if preset.get("subtitles", True) else 0)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return {"duration": info["duration"], "streams": info["streams"],
+            "chapters": len(info["chapters"]), "preset": preset["name"], "video_args": video,
+            "deinterlaced": interlaced, "encoder_note": encoder_note,
+            "fps": round(frames / elapsed, 1) if elapsed > 0 else None,
+            "tool_versions": {"ffmpeg": run.version(ffmpeg)}}
+
+
+def transcode_file(path: Path, *, fingerprint: str, title: int, folder: Path, preset: dict,
+                   catalog, ffmpeg: str, extra: dict, chain: tuple[str, ...]) -> dict:
+    final = output_path(folder, path, preset["name"])
+    existing = markers.artefact(final)
+    if existing and existing.get("step") == "transcode":
+        catalog.ensure_steps(fingerprint, title, chain)
+        catalog.set_step(fingerprint, title, "transcode", state="done", output=str(final))
+        return {"path": str(final), "duration": existing.get("duration"),
+                "size": existing["size"], "skipped": True}
+    part = final.with_name(final.name + ".part")
+    with claimed(catalog, fingerprint, title, "transcode", chain) as step:
+        source_info = ff.probe(path, ffmpeg)
+        bar = Bar(source_info["duration"] or 0, f"transcode title {title}", step["beat"])
         try:
-            with tools.Process(argv) as proc:
-                frames = 0
-                for stream, line in proc.lines():
-                    bar.feed(stream, line)
-                    if stream == "stdout" and line.startswith("frame="):
-                        frames = int(line[6:] or 0)
-                proc.wait()
-            elapsed = time.monotonic() - t0
-            info = media.verify(part, ffmpeg, duration=source_info["duration"],
-                                audio=media.count(source_info, "audio"),
-                                subtitles=media.count(source_info, "subtitle")
-                                if preset.get("subtitles", True) else 0)
-        except BaseException:
-            part.unlink(missing_ok=True)
-            raise
+            facts = encode(path, part, preset, ffmpeg, bar, source_info)
         finally:
             bar.close()
         os.replace(part, final)
-        fps = round(frames / elapsed, 1) if elapsed > 0 else None
         markers.write_artefact(final, step="transcode", fingerprint=fingerprint, title=title,
-                               duration=info["duration"], streams=info["streams"],
-                               chapters=len(info["chapters"]), preset=preset["name"],
-                               video_args=video, deinterlaced=interlaced,
-                               encoder_note=encoder_note, fps=fps, input=str(path),
-                               tool_versions={"ffmpeg": tools.version(ffmpeg)}, **extra)
+                               input=str(path), **facts, **extra)
         catalog.finish(step["id"], str(final))
     catalog.add_event("title_transcoded", fingerprint, title, path=str(final),
                       preset=preset["name"])
-    return {"path": str(final), "duration": info["duration"], "size": final.stat().st_size,
-            "deinterlaced": interlaced, "fps": fps, "skipped": False}
+    return {"path": str(final), "duration": facts["duration"], "size": final.stat().st_size,
+            "deinterlaced": facts["deinterlaced"], "fps": facts["fps"], "skipped": False}
 
 
 def transcode(path: str, catalog, cfg, *, preset_name: str | None = None,
@@ -202,12 +216,13 @@ def transcode(path: str, catalog, cfg, *, preset_name: str | None = None,
                          "run `digitizer rip` or `digitizer resume`")
     fp, title = rip["fingerprint"], rip["title"]
     preset = get_preset(preset_name or cfg.preset, cfg.presets)
-    ffmpeg = tools.ffmpeg_binary(cfg.ffmpeg)
+    ffmpeg = ff.binary(cfg.ffmpeg)
     folder = cfg.path_of("transcoded") / src.parent.name
     folder.mkdir(parents=True, exist_ok=True)
-    extra = {k: rip.get(k) for k in ("role", "episode", "label")}
+    extra = {k: rip.get(k) for k in ("role", "episode", "label", "disc_type")}
     got = transcode_file(src, fingerprint=fp, title=title, folder=folder, preset=preset,
-                         catalog=catalog, ffmpeg=ffmpeg, extra=extra)
+                         catalog=catalog, ffmpeg=ffmpeg, extra=extra,
+                         chain=chain_of(catalog, fp, rip.get("disc_type")))
     return dict({"fingerprint": fp, "title": title, "step": "transcode", "input": str(src),
                  "preset": preset["name"], "role": rip.get("role"),
                  "episode": rip.get("episode"), "label": rip.get("label")}, **got)

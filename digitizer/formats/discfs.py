@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .errors import NoDisc, SourceError
+from digitizer.errors import NoDisc, SourceError
 
 SECTOR = 2048
 _CACHE_LIMIT = 256  # sectors per read worth caching; bigger reads are payload, not metadata
@@ -533,12 +533,3 @@ def open_disc(source: str | Path) -> DiscFS:
     except BaseException:
         os.close(fd)
         raise
-
-
-def disc_type(fs: DiscFS) -> str:
-    """"dvd" (VIDEO_TS/VIDEO_TS.IFO), "bluray" (BDMV/index.bdmv) or "data"."""
-    if fs.exists("VIDEO_TS/VIDEO_TS.IFO"):
-        return "dvd"
-    if fs.exists("BDMV/index.bdmv"):
-        return "bluray"
-    return "data"

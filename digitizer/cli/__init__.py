@@ -1,0 +1,76 @@
+"""The command line: the `digitizer` group and its entry point. The commands live in this
+package by family (admin, identify, steps, unattended), are thin (parse options, call a
+step, print JSON or a table) and are added here explicitly.
+
+Heavy modules (sqlite-utils, tqdm, the steps) are imported inside the commands, so that
+`digitizer --help` and tab completion stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import click
+
+from digitizer import __version__
+from digitizer.cli import admin, identify, steps, unattended
+from digitizer.cli.common import EPILOG_EXIT
+from digitizer.errors import DigitizerError, Interrupted
+
+
+@click.group(epilog=EPILOG_EXIT, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="digitizer")
+def cli():
+    """Digitize DVDs into a Plex/Jellyfin library, unattended and crash-safe.
+
+    The steps detect, fingerprint, scan, rip, transcode and insert each print JSON
+    (one object per line) and read the previous step's JSON from stdin (`-`), so they
+    chain in a pipe; `watch` runs them all by itself and `resume` finishes what stopped.
+
+    \b
+    Example:
+      digitizer scan disc.iso | digitizer rip - | digitizer transcode - \\
+        | digitizer insert - --movie "Big Buck Bunny (2008)"
+    """
+
+
+for command in (admin.config, admin.catalog, identify.detect, identify.fingerprint,
+                identify.scan, steps.rip, steps.transcode, steps.insert, unattended.resume,
+                unattended.watch, unattended.status, unattended.review):
+    cli.add_command(command)
+
+
+def main(argv=None):
+    """Entry point: maps DigitizerError to one line on stderr and its exit code."""
+
+    def on_term(signum, frame):
+        raise Interrupted("stopped by SIGTERM; run the same command or `digitizer resume` "
+                          "to continue")
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        cli.main(args=argv, prog_name="digitizer", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("digitizer: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("digitizer: interrupted; run it again to continue", err=True)
+        sys.exit(130)
+    except DigitizerError as exc:
+        click.echo(f"digitizer: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except OSError as exc:
+        if exc.errno == 28:  # ENOSPC
+            click.echo(f"digitizer: disk full: {exc.filename or ''}".rstrip(), err=True)
+            sys.exit(1)
+        raise

@@ -1,0 +1,100 @@
+"""Commands that look after digitizer itself: config (init, show), catalog (rebuild,
+events)."""
+
+from __future__ import annotations
+
+import click
+
+from digitizer.cli.common import json_dumps, output, pass_env
+from digitizer.cli.complete import complete_fingerprints
+
+
+@click.group(short_help="Show or create the configuration.")
+def config():
+    """Show or create the TOML configuration.
+
+    \b
+    Example:
+      digitizer config init && digitizer config show
+    """
+
+
+@config.command("init", short_help="Write a commented default config.toml.")
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+def config_init(force):
+    """Write a commented default config.toml (XDG path, or under DIGITIZER_HOME).
+
+    \b
+    Example:
+      digitizer config init
+    """
+    from digitizer import config as cfgmod
+    from digitizer.markers import write_text_atomic
+
+    path = cfgmod.config_path()
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists (use --force to overwrite)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, cfgmod.default_toml())
+    click.echo(str(path))
+
+
+@config.command("show", short_help="Print the effective configuration.")
+@click.option("--toml", "as_toml", is_flag=True, help="Print TOML instead of JSON.")
+@pass_env
+def config_show(env, as_toml):
+    """Print the effective configuration: defaults, config file and environment merged.
+
+    \b
+    Example:
+      DIGITIZER_PRESET=hevc digitizer config show --toml
+    """
+    if as_toml:
+        import tomli_w
+
+        click.echo(tomli_w.dumps(env.cfg.values), nl=False)
+    else:
+        import json
+
+        click.echo(json.dumps(dict(env.cfg.values, config_file=str(env.cfg.path)), indent=2))
+
+
+@click.group(short_help="Inspect or rebuild the catalog.")
+def catalog():
+    """Inspect or rebuild the SQLite catalog.
+
+    \b
+    Example:
+      digitizer catalog rebuild
+    """
+
+
+@catalog.command("rebuild", short_help="Rebuild the catalog from the sidecar markers.")
+@pass_env
+def catalog_rebuild(env):
+    """Forget discs, titles and steps, and read them back from the markers under the
+    staging, transcoded and library folders (the history of events is kept).
+
+    \b
+    Example:
+      digitizer catalog rebuild
+    """
+    from digitizer import rebuild
+
+    click.echo(json_dumps(rebuild.rebuild(env.cfg, env.catalog)))
+
+
+@catalog.command("events", short_help="Print the event history.")
+@click.option("--fingerprint", help="Only this disc's events.",
+              shell_complete=complete_fingerprints)
+@click.option("--limit", default=50, show_default=True, help="How many events, newest first.")
+@pass_env
+def catalog_events(env, fingerprint, limit):
+    """Print the append-only event history, newest first, one JSON object per line.
+
+    \b
+    Example:
+      digitizer catalog events --limit 10
+    """
+    out = output(False)
+    out.emit_all(env.catalog.events(fingerprint, limit))

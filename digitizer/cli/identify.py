@@ -1,0 +1,87 @@
+"""Commands that identify a disc: detect, fingerprint, scan."""
+
+from __future__ import annotations
+
+import click
+
+from digitizer.cli.common import (TableOutput, json_option, output, pass_env, run_each,
+                                  sources_from)
+from digitizer.cli.complete import complete_sources
+
+
+@click.command(short_help="List drives, or say what each source is.")
+@click.argument("sources", nargs=-1, type=click.Path(), shell_complete=complete_sources)
+@click.option("--table", is_flag=True, help="A readable table instead of JSON.")
+@json_option
+@pass_env
+def detect(env, sources, table, as_array):
+    """Without SOURCES: list the optical drives with their state (disc, no_disc,
+    tray_open, not_ready) and media type. With SOURCES (drives, ISO images, VIDEO_TS
+    folders): say what each is and read its volume label, without mounting.
+
+    \b
+    Example:
+      digitizer detect
+      digitizer detect /dev/sr0 ~/isos/film.iso --table
+      digitizer detect /dev/sr0 | digitizer fingerprint -
+    """
+    from digitizer.steps import detect as det
+
+    out = TableOutput(["source", "kind", "status", "disc_type", "label"]) if table \
+        else output(as_array)
+    if sources:
+        run_each([det.normalise(s) for s in sources], det.detect, out)
+        return
+    out.emit_all(det.detect_drives())
+    if table and not out.items:
+        click.echo("no optical drives found", err=True)
+        return
+    out.close()
+
+
+@click.command(short_help="Identify discs by content (reads only the navigation files).")
+@click.argument("sources", nargs=-1, required=True, shell_complete=complete_sources)
+@json_option
+@pass_env
+def fingerprint(env, sources, as_array):
+    """Compute each disc's fingerprint (libdvdread's disc id: MD5 of the IFO files) and
+    the ids other tools use, record the disc in the catalog, and say whether it is known
+    and how far its titles have got. SOURCES may be `-` to read detect's JSON.
+
+    \b
+    Example:
+      digitizer fingerprint /dev/sr0
+      digitizer detect ~/isos/*.iso | digitizer fingerprint -
+    """
+    from digitizer.steps import fingerprint as fpmod
+    from digitizer.jsonio import read_inputs
+
+    args, objects = read_inputs(sources)
+    staging = env.cfg.path_of("staging")
+    run_each(sources_from(args, objects),
+                lambda s: fpmod.fingerprint(s, env.catalog, staging), output(as_array))
+
+
+@click.command(short_help="List every title with streams, chapters and role.")
+@click.argument("sources", nargs=-1, required=True, shell_complete=complete_sources)
+@click.option("--no-probe", is_flag=True,
+              help="Skip the interlace probe (reads a second of video per title).")
+@json_option
+@pass_env
+def scan(env, sources, no_probe, as_array):
+    """Read every title of each disc: duration, chapters, video, audio and subtitle
+    streams with languages, size, and a role (main, extra, episode, duplicate,
+    play_all, short). Results go to the catalog, the disc marker and stdout.
+
+    \b
+    Example:
+      digitizer scan film.iso
+      digitizer detect /dev/sr0 | digitizer fingerprint - | digitizer scan -
+    """
+    from digitizer.steps import scan as scanmod
+    from digitizer.jsonio import read_inputs
+
+    args, objects = read_inputs(sources)
+    run_each(sources_from(args, objects),
+                lambda s: scanmod.scan_disc(s, env.catalog, env.cfg, probe=not no_probe),
+                output(as_array))

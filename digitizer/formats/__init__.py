@@ -1,0 +1,71 @@
+"""The kinds of disc digitizer reads, behind one small interface.
+
+Every format is a plain module exposing:
+
+    NAME                    "dvd", ... (stored as the catalog's disc_type)
+    STEPS                   its step chain, e.g. ("rip", "transcode", "insert")
+    RIP_SUFFIX              the file suffix of its rips (".mkv")
+    recognises(fs)          True when the open disc (formats.discfs.DiscFS) is of this kind
+    read_ids(fs)            {"fingerprint": primary id, "ids": {every id}}: navigation
+                            files only, the same for a drive, an image and a folder
+    scan(source, cfg)       {"disc": {...}, "titles": [...], "tool_versions": {...}}; each
+                            title has the keys roles.assign reads (title, duration,
+                            chapters, segments, size) plus what rip needs (streams, ...)
+    probe(source, title, cfg)
+                            measures what only decoding tells (interlacing) on a title
+                            that will be ripped; sets it in the title dict
+    rip(source, title, part, cfg, progress)
+                            file work only: writes one title to `part` (a path), calls
+                            progress(seconds done), verifies it and returns the facts
+                            for its marker; the step does claims, rename and bookkeeping
+    library_path(library, name, item, episode, extra_type)
+                            where a finished title goes (names.py holds the layouts)
+
+No classes, no plugin loader: `REGISTRY` is the ordered list, and the first format that
+recognises a disc reads it (a catch-all format for data discs goes last).
+"""
+
+from __future__ import annotations
+
+from digitizer.errors import SourceError
+from digitizer.formats import dvd
+from digitizer.formats.discfs import DiscFS, open_disc
+
+REGISTRY = (dvd,)
+
+# Kinds `detect` can name before a format module exists to read them: (kind, a file only
+# that kind has). Whatever nothing recognises is "data".
+_LAYOUTS = (("bluray", "BDMV/index.bdmv"),)
+
+
+def recognise(fs: DiscFS):
+    """The format module that reads this open disc, or None."""
+    return next((fmt for fmt in REGISTRY if fmt.recognises(fs)), None)
+
+
+def disc_type(fs: DiscFS) -> str:
+    """What the disc is: a format's NAME, or a known layout digitizer cannot read yet."""
+    fmt = recognise(fs)
+    if fmt is not None:
+        return fmt.NAME
+    return next((kind for kind, path in _LAYOUTS if fs.exists(path)), "data")
+
+
+def format_of(source: str, fs: DiscFS | None = None):
+    """The format module for a source; SourceError when no format reads it."""
+    if fs is None:
+        with open_disc(source) as opened:
+            return format_of(source, opened)
+    fmt = recognise(fs)
+    if fmt is None:
+        raise SourceError(f"{source}: a {disc_type(fs)} disc; only "
+                          f"{', '.join(f.NAME for f in REGISTRY)} discs are supported so far")
+    return fmt
+
+
+def by_name(name: str | None):
+    """The format module of a catalog disc_type (discs recorded before types: DVD)."""
+    for fmt in REGISTRY:
+        if fmt.NAME == (name or "dvd"):
+            return fmt
+    raise SourceError(f"no format module for {name!r} discs")

@@ -1,0 +1,163 @@
+"""insert: put a finished file into the library under the name Plex and Jellyfin expect.
+
+Where a title goes is the format's to say (formats/*.library_path, with the layouts in
+names.py); every name is sanitised and every destination checked to lie inside the library
+root. A move within one filesystem is a rename; across filesystems (and for --mode copy)
+the file is copied to a .part name, fsynced, its size verified, then renamed into place.
+Media servers hear of the new file from the `title_inserted` event (notify.py).
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import os
+import shutil
+from pathlib import Path
+
+from digitizer import formats, markers, names
+from digitizer.errors import Conflict, UsageError, VerificationFailed
+from digitizer.names import Name
+from digitizer.steps.claim import chain_of, claimed
+
+MODES = ("move", "hardlink", "copy")
+CONFLICTS = ("error", "skip", "suffix")
+
+
+class Placed(enum.Enum):
+    """What insert did at the destination."""
+    NEW = "new"  # the file was put there
+    IDENTICAL = "identical"  # the same file was there already
+    SKIPPED = "skipped"  # a different file was there; --on-conflict skip left it
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        sa, sb = a.stat(), b.stat()
+    except OSError:
+        return False
+    if (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino):
+        return True
+    if sa.st_size != sb.st_size:
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def with_suffix_number(path: Path) -> Path:
+    n = 2
+    while True:
+        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
+        if not candidate.exists():
+            return candidate
+        n += 1
+
+
+def _copy_verified(src: Path, dst: Path) -> None:
+    part = dst.with_name(dst.name + ".part")
+    try:
+        with open(src, "rb") as fin, open(part, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 4 << 20)
+            fout.flush()
+            os.fsync(fout.fileno())
+        if part.stat().st_size != src.stat().st_size:
+            raise VerificationFailed(f"copy of {src.name} has the wrong size")
+        os.replace(part, dst)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def place(src: Path, dst: Path, mode: str) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "hardlink":
+        os.link(src, dst)
+    elif mode == "copy":
+        _copy_verified(src, dst)
+    else:
+        try:
+            # os.link + unlink instead of rename: never replaces a file that appeared meanwhile.
+            os.link(src, dst)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            _copy_verified(src, dst)
+        os.unlink(src)
+
+
+def insert_file(path: str, catalog, *, library: Path, name: Name | None,
+                episode: int | None = None, mode: str = "move", on_conflict: str = "error",
+                extra_type: str | None = None) -> dict:
+    src = Path(path)
+    info = markers.artefact(src)
+    if info is None or info.get("step") not in ("rip", "transcode"):
+        if not src.exists():
+            raise UsageError(f"{path}: no such file")
+        raise UsageError(f"{path}: not a verified rip or transcode (no marker beside it)")
+    fp, title = info["fingerprint"], info["title"]
+    if name is None:
+        name = Name.from_dict(catalog.name(fp))
+        if name is None:
+            raise UsageError(f"{src.name}: no name for this disc; give --movie or --show")
+    if mode not in MODES:
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}")
+    disc_type = info.get("disc_type") or (catalog.disc(fp) or {}).get("disc_type")
+    fmt = formats.by_name(disc_type)
+    item = {"role": info.get("role"), "title": title, "label": info.get("label")}
+    number = None
+    if names.takes_episode_number(name, item):
+        if episode is None:
+            def other_disc(f: Path) -> bool:
+                data = markers.artefact(f)
+                return not (data and data.get("fingerprint") == fp)
+
+            number = names.highest_episode(library, name, other_disc) + (info.get("episode") or 1)
+        else:
+            number = episode
+    dst = fmt.library_path(library, name, item, number,
+                           extra_type or info.get("extra_type") or "other")
+    result = {"fingerprint": fp, "title": title, "step": "insert", "input": str(src),
+              "role": item["role"], "library": str(library), "episode": number}
+    with claimed(catalog, fp, title, "insert", chain_of(catalog, fp, disc_type)) as step:
+        placed = Placed.NEW
+        if dst.exists():
+            if same_file(src, dst):
+                if mode == "move" and src.resolve() != dst.resolve():
+                    os.unlink(src)
+                    markers.remove(markers.sidecar(src))
+                placed = Placed.IDENTICAL
+            elif on_conflict == "skip":
+                placed = Placed.SKIPPED
+            elif on_conflict == "suffix":
+                dst = with_suffix_number(dst)
+            else:
+                raise Conflict(f"{dst} exists and is a different file "
+                               "(use --on-conflict skip or suffix)")
+        if placed is Placed.NEW:
+            place(src, dst, mode)
+        # A copy killed half-way left this; the finished file is in place now.
+        dst.with_name(dst.name + ".part").unlink(missing_ok=True)
+        if placed is Placed.SKIPPED:
+            catalog.release(step["id"], "failed")
+            catalog.set_step(fp, title, "insert", error=f"skipped: {dst} exists")
+        else:
+            markers.write_artefact(dst, step="insert", fingerprint=fp, title=title,
+                                   role=item["role"], episode=number, input=str(src),
+                                   duration=info.get("duration"), source_step=info["step"],
+                                   preset=info.get("preset"), label=info.get("label"),
+                                   disc_type=fmt.NAME, identity=name.as_dict())
+            if mode == "move":
+                markers.remove(markers.sidecar(src))
+            catalog.finish(step["id"], str(dst))
+        if number is not None:
+            catalog.set_title(fp, title, episode=number)
+    catalog.add_event("insert_skipped" if placed is Placed.SKIPPED else "title_inserted",
+                      fp, title, path=str(dst))
+    result.update(path=str(dst), skipped=placed is Placed.SKIPPED,
+                  identical=placed is Placed.IDENTICAL)
+    return result

@@ -1,0 +1,133 @@
+"""rip: one lossless file per selected title, straight from the drive, image or folder.
+
+The format does the file work (formats/*.rip: read the title into a `.part` path, verify
+it, return the facts); this step claims the title, renames the `.part` only after it
+verified, writes the marker and the catalog, and ejects the drive when the disc is read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from digitizer import drives, formats, markers, roles
+from digitizer.errors import DigitizerError, NoSpace, UsageError, warn
+from digitizer.progress import Bar
+from digitizer.steps.claim import claimed
+from digitizer.tools import eject
+
+
+def select(titles: list[dict], *, numbers=(), main=False, all_=False, roles_=None) -> list[dict]:
+    """Default: the main title, episodes and extras; never duplicates, play-all or short."""
+    if numbers:
+        by_number = {t["title"]: t for t in titles}
+        missing = [n for n in numbers if n not in by_number]
+        if missing:
+            raise UsageError(f"no title {missing[0]} on this disc (it has 1-{len(titles)})")
+        return [by_number[n] for n in numbers]
+    if all_:
+        return list(titles)
+    wanted = set(roles_ or roles.DEFAULT_ROLES)
+    if main:
+        wanted = {"main", "episode"}
+    unknown = wanted - set(roles.ALL_ROLES)
+    if unknown:
+        raise UsageError(f"unknown role {sorted(unknown)[0]!r}; roles are {', '.join(roles.ALL_ROLES)}")
+    return [t for t in titles if t.get("role") in wanted]
+
+
+def output_path(folder: Path, title: int, fmt=formats.dvd) -> Path:
+    return folder / f"title_{title:02d}{fmt.RIP_SUFFIX}"
+
+
+def finished(path: Path) -> dict | None:
+    data = markers.artefact(path)
+    return data if data and data.get("step") == "rip" else None
+
+
+def check_space(folder: Path, titles: list[dict]) -> None:
+    need = sum(t.get("size") or 0 for t in titles)
+    free = shutil.disk_usage(folder).free
+    # Container overhead is well under 1 %; keep a margin so the disk is never filled to
+    # the brim.
+    if need and free < need * 1.02 + 16 * 2**20:
+        raise NoSpace(f"not enough space in {folder}: {need / 2**20:.0f} MiB needed for "
+                      f"{len(titles)} title(s), {free / 2**20:.0f} MiB free")
+
+
+def rip_title(source: str, fmt, title: dict, folder: Path, fingerprint: str, catalog, cfg,
+              extra: dict) -> dict:
+    final = output_path(folder, title["title"], fmt)
+    part = final.with_name(final.name + ".part")
+    with claimed(catalog, fingerprint, title["title"], "rip", fmt.STEPS) as step:
+        bar = Bar(title["duration"], f"rip title {title['title']}", step["beat"])
+        try:
+            facts = fmt.rip(source, title, part, cfg, bar)
+        except BaseException:
+            # A partial rip cannot be continued; a failed part is worthless.
+            part.unlink(missing_ok=True)
+            raise
+        finally:
+            bar.close()
+        os.replace(part, final)
+        markers.write_artefact(final, step="rip", fingerprint=fingerprint,
+                               title=title["title"], disc_type=fmt.NAME,
+                               role=title.get("role"), episode=title.get("episode"),
+                               source=source, **facts, **extra)
+        catalog.finish(step["id"], str(final))
+    catalog.add_event("title_ripped", fingerprint, title["title"], path=str(final))
+    return {"path": str(final), "duration": facts.get("duration"),
+            "size": final.stat().st_size}
+
+
+def record_selection(catalog, folder: Path, fingerprint: str, chosen: list[dict],
+                     chain: tuple[str, ...]) -> None:
+    """Add titles to the disc's selection: their steps in the catalog, their numbers in the
+    disc marker (from which `resume` and `catalog rebuild` know what was asked for)."""
+    for t in chosen:
+        catalog.ensure_steps(fingerprint, t["title"], chain)
+    marker = markers.read_disc(folder)
+    selected = sorted(set(marker.get("selected") or []) | {t["title"] for t in chosen})
+    markers.update_disc(folder, selected=selected)
+
+
+def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, roles_=None,
+             emit=None) -> list[dict]:
+    """Rip the selected titles of a scanned disc; already verified rips are not redone."""
+    source, fp = scan["source"], scan["fingerprint"]
+    fmt = formats.by_name(scan.get("disc_type") or (catalog.disc(fp) or {}).get("disc_type"))
+    folder = Path(scan["folder"])
+    folder.mkdir(parents=True, exist_ok=True)
+    chosen = select(scan["titles"], numbers=numbers, main=main, all_=all_, roles_=roles_)
+    record_selection(catalog, folder, fp, chosen, fmt.STEPS)
+    todo = [t for t in chosen if not finished(output_path(folder, t["title"], fmt))]
+    if todo:
+        check_space(folder, todo)
+    results = []
+    base = {"fingerprint": fp, "label": scan.get("label"), "source": source}
+    for t in chosen:
+        path = output_path(folder, t["title"], fmt)
+        done = finished(path)
+        if done:
+            catalog.set_step(fp, t["title"], "rip", state="done", output=str(path))
+            row = dict(base, title=t["title"], role=t.get("role"), episode=t.get("episode"),
+                       path=str(path), duration=done.get("duration"), size=done["size"],
+                       step="rip", skipped=True)
+        else:
+            got = rip_title(source, fmt, t, folder, fp, catalog, cfg,
+                            {"label": scan.get("label")})
+            row = dict(base, title=t["title"], role=t.get("role"), episode=t.get("episode"),
+                       step="rip", skipped=False, **got)
+        results.append(row)
+        if emit:
+            emit(row)
+    if todo and cfg.eject_after_rip and drives.is_block_device(source):
+        try:
+            eject.eject(source, cfg.eject)
+        except DigitizerError as exc:  # a tray that will not open is harmless: warn, go on
+            warn(f"could not eject {source}: {exc}")
+        catalog.add_event("disc_ejected", fp, source=source)
+    if chosen:
+        catalog.add_event("disc_read", fp, titles=[t["title"] for t in chosen])
+    return results

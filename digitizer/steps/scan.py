@@ -1,0 +1,39 @@
+"""scan: every title of a disc with its streams, chapters and role.
+
+The format reads the titles (formats/*.scan); roles.assign gives each its role from the
+format-neutral keys; the titles that will be ripped by default are probed for what only
+decoding tells (interlacing). Everything goes to the catalog and the disc marker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from digitizer import formats, markers, roles
+from digitizer.steps.fingerprint import fingerprint
+
+
+def scan(source: str, fmt, cfg, *, probe: bool = True) -> dict:
+    result = fmt.scan(source, cfg)
+    roles.assign(result["titles"], cfg.min_title_seconds)
+    if probe:
+        for t in result["titles"]:
+            if t["role"] in roles.DEFAULT_ROLES:
+                fmt.probe(source, t, cfg)
+    return result
+
+
+def scan_disc(source: str, catalog, cfg, *, probe: bool = True) -> dict:
+    """fingerprint + scan, recorded in the catalog and the disc marker."""
+    info = fingerprint(source, catalog, cfg.path_of("staging"))
+    result = scan(source, formats.by_name(info["disc_type"]), cfg, probe=probe)
+    fp = info["fingerprint"]
+    titles = result["titles"]
+    catalog.record_titles(fp, titles)
+    markers.update_disc(Path(info["folder"]), titles=titles, disc_info=result["disc"],
+                        tool_versions=result.get("tool_versions") or {})
+    catalog.add_event("disc_scanned", fp, titles=len(titles),
+                      roles={t["title"]: t["role"] for t in titles})
+    return {"source": source, "fingerprint": fp, "label": info["label"],
+            "disc_type": info["disc_type"], "known": info["known"], "folder": info["folder"],
+            "identity": info.get("identity"), "titles": titles}

@@ -37,7 +37,7 @@ def select(titles: list[dict], *, numbers=(), main=False, all_=False, roles_=Non
     return [t for t in titles if t.get("role") in wanted]
 
 
-def output_path(folder: Path, title: int, fmt=formats.dvd) -> Path:
+def output_path(folder: Path, title: int, fmt) -> Path:
     return folder / f"title_{title:02d}{fmt.RIP_SUFFIX}"
 
 

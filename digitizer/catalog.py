@@ -349,6 +349,13 @@ class Catalog:
                               [now(), *args])
         return cur.rowcount
 
+    def end_review(self, fingerprint: str) -> int:
+        """The disc has a certain name now: its titles held for review may go on."""
+        cur = self.db.execute("UPDATE steps SET state = 'pending', updated = ?"
+                              " WHERE fingerprint = ? AND state = 'review'",
+                              [now(), fingerprint])
+        return cur.rowcount
+
     def dismiss_failed(self, fingerprint: str | None = None) -> int:
         where, args = "state = 'failed'", []
         if fingerprint:
@@ -361,6 +368,12 @@ class Catalog:
         self.db.execute("UPDATE steps SET state = 'pending', output = NULL, error = NULL,"
                         " attempts = 0, worker_pid = NULL, progress = 0, updated = ?"
                         " WHERE fingerprint = ? AND title = ?", [now(), fingerprint, title])
+
+    def unstarted(self) -> list[str]:
+        """Discs with scanned titles and no steps: scanned, never selected or ripped."""
+        return [r["fingerprint"] for r in self.db.query(
+            "SELECT DISTINCT t.fingerprint FROM titles t WHERE NOT EXISTS"
+            " (SELECT 1 FROM steps s WHERE s.fingerprint = t.fingerprint)")]
 
     def progress(self, fingerprint: str) -> dict:
         """{title: {kind: state}} for a disc: how far each title has got."""
@@ -416,10 +429,14 @@ def _pid_alive(pid: int | None, since: float | None) -> bool:
         return False
     except PermissionError:
         return True
-    # A reused pid belongs to a process that started after the claim was made.
+    # A reused pid belongs to a process that started after the claim was made; a zombie (a
+    # killed worker nobody has reaped yet: an orphan under a container's init, say) is dead.
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
-            start_ticks = int(fh.read().rsplit(b")", 1)[1].split()[19])
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        if fields[0] in (b"Z", b"X"):
+            return False
+        start_ticks = int(fields[19])
         with open("/proc/uptime") as fh:
             uptime = float(fh.read().split()[0])
         started = time.time() - uptime + start_ticks / os.sysconf("SC_CLK_TCK")

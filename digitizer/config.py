@@ -31,6 +31,8 @@ KEYS: dict[str, str] = {
     "insert_mode": "move | hardlink | copy",
     "transcode_workers": "transcode steps run at once under `watch`",
     "poll_seconds": "drive polling interval of `watch`",
+    "retry_seconds": "first pause before `watch` retries a step that failed for a cause that "
+                     "may go away (disk full, read-only folder); doubles each time, up to 1 h",
     "hook": "command run with each event as JSON on stdin (empty: none)",
     "webhook": "URL each event is POSTed to (empty: none)",
     "plex_url": "Plex server URL for library refresh (empty: none)",
@@ -76,6 +78,7 @@ def _defaults() -> dict:
         "insert_mode": "move",
         "transcode_workers": 1,
         "poll_seconds": 2.0,
+        "retry_seconds": 60.0,
         "hook": "",
         "webhook": "",
         "plex_url": "",
@@ -86,7 +89,24 @@ def _defaults() -> dict:
     }
 
 
-def _coerce(key: str, value, default):
+# Keys that name a folder or file: they must be non-empty text (a TOML number or boolean
+# there would become a folder called "5" or "True" in the current directory).
+PATH_KEYS = ("staging", "transcoded", "library", "catalog")
+
+
+def _coerce(key: str, value, default, origin: str = "environment"):
+    """The value in the type of its default. From TOML the type must already be right
+    (a number where text is expected is a mistake, not a name); from the environment,
+    where everything is text, it is converted."""
+    if origin != "environment":
+        expected = bool if isinstance(default, bool) else \
+            (int, float) if isinstance(default, float) else type(default)
+        if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
+            kind = {bool: "true or false", int: "a whole number", str: "text"}.get(
+                expected, "a number")
+            raise UsageError(f"{origin}: {key} must be {kind}, not {value!r}")
+    if key in PATH_KEYS and not str(value).strip():
+        raise UsageError(f"{origin}: {key} must not be empty")
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
@@ -134,10 +154,21 @@ def load(path: Path | None = None) -> Config:
             raise UsageError(f"{path}: not valid TOML: {exc}") from None
         presets = data.pop("presets", {}) or {}
         sources = data.pop("sources", {}) or {}
+        for table, body in (("presets", presets), ("sources", sources)):
+            if not isinstance(body, dict) or not all(isinstance(v, dict) for v in body.values()):
+                raise UsageError(f"{path}: [{table}.NAME] must be tables (see `digitizer "
+                                 "config init`)")
+        for label, entry in sources.items():
+            name = entry.get("movie") or entry.get("show")
+            if not isinstance(name, str) or not name.strip() or \
+                    not isinstance(entry.get("season", 1), int) or \
+                    isinstance(entry.get("season", 1), bool):
+                raise UsageError(f"{path}: [sources.{label!r}] needs movie = \"Title (Year)\" or "
+                                 "show = \"Show (Year)\" (and a whole-number season)")
         for key, value in data.items():
             if key not in defaults:
                 raise UsageError(f"{path}: unknown key {key!r} (see `digitizer config show`)")
-            values[key] = _coerce(key, value, defaults[key])
+            values[key] = _coerce(key, value, defaults[key], str(path))
     for key, default in defaults.items():
         env = os.environ.get("DIGITIZER_" + key.upper())
         if env is not None:

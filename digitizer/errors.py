@@ -77,6 +77,24 @@ class Interrupted(DigitizerError):
     exit_code = INTERRUPTED
 
 
+def describe_os_error(exc: BaseException) -> str:
+    """One line for an unexpected failure: `ReadOnly...Error: [Errno 30] ...: 'path'`."""
+    if isinstance(exc, DigitizerError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"
+
+
+# Failures whose cause may go away by itself or by a person's hand (a full disk cleaned up,
+# a read-only or missing folder fixed, permissions given): a long-running `watch` retries
+# the step with a growing pause. Other failures (a bad file, a tool error) stay failed.
+_TRANSIENT = ("[Errno 28]", "[Errno 30]", "[Errno 13]", "[Errno 1]", "[Errno 2]",
+              "[Errno 20]", "[Errno 122]", "not enough space", "disk full")
+
+
+def transient(error: str | None) -> bool:
+    return bool(error) and any(mark in error for mark in _TRANSIENT)
+
+
 def warn(message: str, kind: str = "warning") -> None:
     """A one-line warning or notice on stderr: work goes on."""
     import sys

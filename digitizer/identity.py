@@ -28,8 +28,10 @@ def suggest(label: str | None, has_episodes: bool) -> Name:
     return Name(kind, name, season, source="label")
 
 
-def from_config(cfg, label: str | None) -> Name | None:
-    entry = (cfg.sources or {}).get(label) if label is not None else None
+def from_config(cfg, *labels: str | None) -> Name | None:
+    """The [sources."LABEL"] name for the first of the labels that has one."""
+    entry = next((cfg.sources[lb] for lb in labels if lb is not None and lb in cfg.sources),
+                 None) if cfg.sources else None
     if not entry:
         return None
     kind = "show" if entry.get("show") else "movie"
@@ -38,9 +40,13 @@ def from_config(cfg, label: str | None) -> Name | None:
 
 
 def resolve(catalog, cfg, fingerprint: str, label: str | None, titles: list[dict], *,
-            given: Name | None = None) -> Name:
-    """The disc's name, recorded in the catalog; `certain` says whether insert may run."""
-    name = given or from_config(cfg, label)
+            given: Name | None = None, seen_as: str | None = None) -> Name:
+    """The disc's name, recorded in the catalog; `certain` says whether insert may run.
+
+    Keyed by fingerprint, and resolved again each time: a better source than what the
+    catalog has (a name given now, a [sources] entry for the label the disc shows now,
+    `seen_as`, or for the label it was first met under) replaces a guess."""
+    name = given or from_config(cfg, seen_as, label)
     if name is None:
         known = Name.from_dict(catalog.name(fingerprint))
         if known is not None:
@@ -57,6 +63,8 @@ def record(catalog, fingerprint: str, name: Name) -> None:
     from digitizer import markers
 
     catalog.set_name(fingerprint, name.as_dict())
+    if name.certain:
+        catalog.end_review(fingerprint)
     folder = (catalog.disc(fingerprint) or {}).get("folder")
     if folder and Path(folder).is_dir():
         markers.update_disc(Path(folder), identity=name.as_dict())

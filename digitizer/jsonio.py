@@ -38,6 +38,22 @@ def parse(text: str, origin: str = "stdin") -> list[dict]:
     return data
 
 
+def field(obj: dict, key: str, kind: type, n: int | None = None, origin: str = "stdin"):
+    """obj[key] checked to be of `kind` (a JSON input object comes from anyone): one clear
+    line naming the field when it is missing or of the wrong type."""
+    value = obj.get(key)
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if kind is str:
+        ok = ok and bool(value.strip())
+    if not ok:
+        where = f"object {n}" if n is not None else "an object"
+        want = {str: "a non-empty string", int: "a whole number", list: "a list",
+                dict: "an object"}.get(kind, kind.__name__)
+        got = "missing" if key not in obj else f"{type(value).__name__} {json.dumps(value)[:40]}"
+        raise InputError(f"{origin}: {where}: \"{key}\" must be {want}, not {got}")
+    return value
+
+
 def read_inputs(args: Iterable[str]) -> tuple[list[str], list[dict]]:
     """Split arguments into plain values and JSON objects read from `-` or *.json files."""
     plain, objects = [], []

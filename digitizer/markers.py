@@ -130,6 +130,21 @@ def artefact_path(marker_path: Path, data: dict) -> Path:
     return marker_path.with_name(data["file"])
 
 
+def sweep(folder: str | Path, stem: str = "") -> list[Path]:
+    """Remove the temporaries of writes that a killed process left in `folder` (only those
+    whose writer is gone: a live writer's temporary is about to be renamed)."""
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for tmp in folder.glob(f".*{stem}*.tmp-*" if stem else ".*.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Atomic write of a non-marker text file (the config written by `config init`)."""
     path = Path(path)

@@ -5,6 +5,7 @@ component after passing here."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -15,8 +16,28 @@ from digitizer.errors import UsageError
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 
 
-def safe_component(text: str, fallback: str = "untitled", max_len: int = 120) -> str:
-    """One path component: no separators, no `..`, no control or reserved characters."""
+# File systems limit a name to 255 bytes, not characters (300 CJK characters are 900
+# bytes). A component is cut to MAX_BYTES, leaving room for what is appended to a folder's
+# name in a file name (" - s01e01.mkv", " - Extended Edition"), and a cut name ends in a
+# short hash of the whole, so two long names that share their start stay apart and the
+# same name always gives the same cut.
+MAX_BYTES = 200
+
+
+def fit(text: str, max_bytes: int = MAX_BYTES) -> str:
+    """`text` at most `max_bytes` in UTF-8, cut on a character boundary, with a stable
+    `~hash` suffix when it was cut."""
+    raw = text.encode("utf-8")
+    if len(raw) <= max_bytes:
+        return text
+    tag = "~" + hashlib.sha1(raw).hexdigest()[:8]
+    cut = raw[:max_bytes - len(tag)].decode("utf-8", errors="ignore").rstrip(" .")
+    return cut + tag
+
+
+def safe_component(text: str, fallback: str = "untitled", max_bytes: int = MAX_BYTES) -> str:
+    """One path component: no separators, no `..`, no control or reserved characters, at
+    most max_bytes bytes."""
     text = unicodedata.normalize("NFC", str(text))
     text = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text)
     text = _FORBIDDEN.sub(" ", text)
@@ -24,7 +45,7 @@ def safe_component(text: str, fallback: str = "untitled", max_len: int = 120) ->
     text = text.lstrip("-")  # never looks like an option to a tool
     if not text or set(text) <= {"."}:
         text = fallback
-    return text[:max_len].rstrip(" .") or fallback
+    return fit(text, max_bytes) or fallback
 
 
 def inside(root: Path, path: Path) -> Path:
@@ -43,7 +64,7 @@ def label_slug(label: str | None, fallback: str = "disc", max_len: int = 40) -> 
     or a script might read as syntax (`$`, `(`, quotes, spaces)."""
     text = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", label or ""))
     text = re.sub(r"\.{2,}", ".", text)
-    return safe_component(text.strip("_"), fallback=fallback, max_len=max_len)
+    return safe_component(text.strip("_"), fallback=fallback, max_bytes=max_len)
 
 
 # -- what a disc is called ------------------------------------------------------------
@@ -84,7 +105,14 @@ class Name:
 
     @property
     def folder(self) -> str:
-        return safe_component(self.name, fallback="")
+        """The name as a folder; a name too long is cut before its "(Year)", which the
+        media servers need to match it."""
+        safe = safe_component(self.name, fallback="", max_bytes=10_000)
+        m = _YEAR.search(safe)
+        if m and len(safe.encode()) > MAX_BYTES:
+            year = " " + m.group(0).strip()
+            return fit(safe[:m.start()].rstrip(), MAX_BYTES - len(year.encode())) + year
+        return fit(safe)
 
     def as_dict(self) -> dict:
         """The form kept in disc markers and printed as JSON."""

@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 
 from digitizer import formats, identity, markers
-from digitizer.errors import Conflict, DigitizerError, Interrupted, SourceError, UsageError
+from digitizer.errors import (ERROR, Conflict, Interrupted, SourceError, UsageError,
+                              describe_os_error)
 from digitizer.names import Name
 from digitizer.steps import insert, rip, transcode
 
@@ -118,10 +119,10 @@ def _sweep(catalog, cfg, folder: Path, fingerprint: str, title: int) -> None:
     leftovers = list(folder.glob(f"{stem}.*part")) + list(folder.glob(f".{stem}.*.part.*"))
     leftovers += list((cfg.path_of("transcoded") / folder.name).glob(f"{stem}.*.part"))
     for base in (folder, cfg.path_of("transcoded") / folder.name):
-        for tmp in base.glob(f".*{stem}*.tmp-*"):
-            pid = tmp.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-                leftovers.append(tmp)
+        markers.sweep(base, stem)
+    inserted = (catalog.step(fingerprint, title, "insert") or {}).get("output")
+    if inserted:
+        markers.sweep(Path(inserted).parent)
     for path in leftovers:
         path.unlink(missing_ok=True)
 
@@ -181,6 +182,7 @@ def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,
     """Bring every selected title of a disc as far as it can go now."""
     if retry:
         catalog.retry_failed(fingerprint)
+    ensure_selection(catalog, fingerprint)
     rows = plan(catalog, cfg, fingerprint)
     folder, marker = disc_marker(catalog, fingerprint)
     titles = {t["title"]: t for t in marker.get("titles") or []}
@@ -209,6 +211,18 @@ def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,
     return results
 
 
+def resume_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,
+                name: Name | None = None, retry: bool = False, emit=None) -> list[dict]:
+    """`resume` of one disc: from its files and markers; a disc given by its source that
+    was never scanned (killed before the catalog knew it) is digitized from the start."""
+    known = (catalog.disc(fingerprint) or {}).get("folder") and \
+        disc_marker(catalog, fingerprint)[1].get("titles")
+    if source and not known:
+        return digitize(source, catalog, cfg, name=name, emit=emit)
+    return run_disc(catalog, cfg, fingerprint, source=source, name=name, retry=retry,
+                    emit=emit)
+
+
 def announce_if_done(catalog, fingerprint: str) -> bool:
     """The disc_done event, once, when every selected title has done its last step."""
     rows = catalog.steps(fingerprint, kind=format_of_disc(catalog, fingerprint).STEPS[-1])
@@ -233,9 +247,10 @@ def advance(catalog, cfg, row: dict, name: Name) -> dict:
     except Interrupted:
         raise
     except Conflict as exc:
-        row.update(error=str(exc))
-    except DigitizerError as exc:
-        row.update(error=str(exc), next="failed")
+        row.update(error=str(exc), exit_code=exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the step recorded it; the row reports it
+        row.update(error=describe_os_error(exc), next="failed",
+                   exit_code=getattr(exc, "exit_code", ERROR))
     return row
 
 
@@ -269,7 +284,18 @@ FOLLOWING = {"transcode": _transcode, "insert": _insert}
 
 
 def unfinished(catalog) -> list[str]:
-    return sorted({s["fingerprint"] for s in catalog.steps() if s["state"] != "done"})
+    """Discs with a step not done, and discs scanned but never started (a kill between
+    scan and rip, or a `scan` run by itself): those get their default titles."""
+    return sorted({s["fingerprint"] for s in catalog.steps() if s["state"] != "done"}
+                  | set(catalog.unstarted()))
+
+
+def ensure_selection(catalog, fingerprint: str) -> None:
+    """A scanned disc whose titles were never chosen gets the default selection."""
+    folder, marker = disc_marker(catalog, fingerprint)
+    if marker.get("titles") and "selected" not in marker:
+        rip.record_selection(catalog, folder, fingerprint, rip.select(marker["titles"]),
+                             format_of_disc(catalog, fingerprint).STEPS)
 
 
 def resolve_targets(catalog, targets: list[str]) -> list[tuple[str, str | None]]:
@@ -295,7 +321,8 @@ def digitize(source: str, catalog, cfg, *, name: Name | None = None, emit=None,
     from digitizer.steps.fingerprint import read_ids
     from digitizer.steps.scan import scan_disc
 
-    fp = read_ids(source)["fingerprint"]
+    seen = read_ids(source)
+    fp = seen["fingerprint"]
     folder_marker = None
     if catalog.disc(fp):
         try:
@@ -303,11 +330,11 @@ def digitize(source: str, catalog, cfg, *, name: Name | None = None, emit=None,
         except UsageError:
             folder_marker = None
     if not folder_marker or not folder_marker.get("titles"):
-        scanned = scan_disc(source, catalog, cfg)
-        rip.record_selection(catalog, Path(scanned["folder"]), fp, rip.select(scanned["titles"]),
-                             formats.by_name(scanned["disc_type"]).STEPS)
-        folder_marker = disc_marker(catalog, fp)[1]
-    if name or do_rest:
-        name = identity.resolve(catalog, cfg, fp, folder_marker.get("label"),
-                                folder_marker.get("titles") or [], given=name)
+        scan_disc(source, catalog, cfg)
+    ensure_selection(catalog, fp)
+    folder_marker = disc_marker(catalog, fp)[1]
+    # Every time: the label the disc shows now may name it better than before.
+    name = identity.resolve(catalog, cfg, fp, folder_marker.get("label"),
+                            folder_marker.get("titles") or [], given=name,
+                            seen_as=seen["label"])
     return run_disc(catalog, cfg, fp, source=source, name=name, emit=emit, do_rest=do_rest)

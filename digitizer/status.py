@@ -25,6 +25,12 @@ def collect(catalog) -> dict:
             review.append(dict(item, suggestion=row["identity_name"], label=row["label"]))
     for disc in discs.values():
         disc["steps"] = sorted(disc["steps"], key=disc["steps"].get)
+    for fp in catalog.unstarted():
+        disc = catalog.disc(fp) or {}
+        discs[fp] = {"fingerprint": fp, "label": disc.get("label"),
+                     "name": disc.get("identity_name"), "steps": [], "titles": {},
+                     "waiting": "scanned, not started: `digitizer resume` rips its default "
+                                "titles"}
     return {"drives": [drives.describe(d) for d in drives.list_drives()],
             "summary": catalog.summary(), "discs": list(discs.values()),
             "running": running, "failed": failed, "review": review}
@@ -41,7 +47,8 @@ def render(state: dict) -> str:
         lines.append("nothing unfinished")
     for disc in state["discs"]:
         name = disc["name"] or disc["label"] or "?"
-        lines.append(f"disc {disc['fingerprint'][:12]}  {_safe(name)}")
+        lines.append(f"disc {disc['fingerprint'][:12]}  {_safe(name)}"
+                     + (f"  ({disc['waiting']})" if disc.get("waiting") else ""))
         for title, kinds in sorted(disc["titles"].items(), key=lambda kv: int(kv[0])):
             cells = "  ".join(f"{k}:{kinds.get(k, '-')}" for k in disc["steps"])
             lines.append(f"  title {int(title):2d}  {cells}")

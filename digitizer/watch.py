@@ -18,7 +18,8 @@ from pathlib import Path
 
 from digitizer import drives, identity, notify, pipeline
 from digitizer.catalog import Catalog, open_catalog
-from digitizer.errors import Conflict, DigitizerError, Interrupted, warn
+from digitizer.errors import (ERROR, Conflict, DigitizerError, Interrupted, describe_os_error,
+                              transient, warn)
 from digitizer.names import Name, label_slug
 from digitizer.steps import claim
 
@@ -60,7 +61,14 @@ class Watcher:
         self.ripping = threading.Event()  # the main thread is still handling discs
         self.lock_dir = cfg.path_of("catalog").parent / "locks"
         self.seen: dict[str, str] = {}  # source -> last status, to act on changes only
-        self.errors = 0
+        self.failures: list[int] = []  # exit codes of what failed, for `watch --once`
+        self._failures_lock = threading.Lock()
+
+    def failed(self, code: int, message: str) -> None:
+        """Count a failure (its exit code decides watch's) and say it on one line."""
+        with self._failures_lock:
+            self.failures.append(code)
+        warn(message)
 
     # -- signals ----------------------------------------------------------------------
     def _on_signal(self, signum, frame):
@@ -89,8 +97,9 @@ class Watcher:
         except Interrupted:
             raise
         except DigitizerError as exc:
-            self.errors += 1
-            warn(f"{source}: {exc}")
+            self.failed(exc.exit_code, f"{source}: {exc}")
+        except OSError as exc:
+            self.failed(ERROR, f"{source}: {describe_os_error(exc)}")
         finally:
             lock.release()
 
@@ -131,6 +140,7 @@ class Watcher:
         step = catalog.claim(following=True)
         if step is not None:
             fp, title, kind = step["fingerprint"], step["title"], step["kind"]
+            result = None
             try:
                 folder, marker = pipeline.disc_marker(catalog, fp)
                 name = identity.resolve(catalog, self.cfg, fp, marker.get("label"),
@@ -148,15 +158,39 @@ class Watcher:
             except Interrupted:
                 catalog.release(step["id"])
                 raise
-            except DigitizerError as exc:
-                catalog.fail(step["id"], str(exc))
+            except Exception as exc:  # noqa: BLE001 - a worker must survive any failure
+                # Whatever went wrong (a bug included) is recorded on the step and counted,
+                # and the worker goes on with the next step.
+                why = str(exc) if isinstance(exc, DigitizerError) else describe_os_error(exc)
+                catalog.fail(step["id"], why)
+                catalog.add_event("step_failed", fp, title, step=kind, error=why)
+                result = {"error": why, "exit_code": getattr(exc, "exit_code", ERROR)}
             finally:
                 current = catalog.step(fp, title, kind)
                 if current and current["state"] == "running" and \
                         current["worker_pid"] == os.getpid():
                     catalog.release(current["id"])
+            if result and result.get("error") and result.get("next") != "review":
+                self.failed(result.get("exit_code") or ERROR,
+                            f"title {title} of {fp[:12]}: {result['error']}")
             return True
         return False
+
+    def retry_transient(self, catalog: Catalog) -> None:
+        """A long-running watch re-queues steps that failed for a cause that may have gone
+        (disk full, read-only or missing folder, permissions), with a growing pause."""
+        base = self.cfg.retry_seconds
+        now = time.time()
+        for step in catalog.steps(state="failed"):
+            if not transient(step.get("error")):
+                continue
+            wait = min(base * 2 ** max((step["attempts"] or 1) - 1, 0), 3600)
+            if now - (step["updated"] or 0) >= wait:
+                catalog.set_step(step["fingerprint"], step["title"], step["kind"],
+                                 state="pending")
+                catalog.add_event("step_retry", step["fingerprint"], step["title"],
+                                  step=step["kind"], attempts=step["attempts"],
+                                  waited=round(wait, 1), error=step["error"])
 
     # -- main loop --------------------------------------------------------------------
     def run(self) -> int:
@@ -175,6 +209,7 @@ class Watcher:
                 self.poll(catalog)
                 if self.once:
                     break
+                self.retry_transient(catalog)
                 self.stop.wait(self.cfg.poll_seconds)
             self.ripping.clear()
             while any(t.is_alive() for t in threads):
@@ -198,13 +233,20 @@ class Watcher:
             for s, handler in old.items():
                 signal.signal(s, handler)
             catalog.close()
-        return 1 if self.errors else 0
+        return max(self.failures, default=0)
 
     def _work_guarded(self):
-        try:
-            self.work()
-        except Interrupted:
-            pass
+        # work() survives step failures itself; this keeps the thread alive even through a
+        # failure of the catalog (locked, disk full) by starting over after a pause.
+        while not self.stop.is_set():
+            try:
+                self.work()
+                return
+            except Interrupted:
+                return
+            except Exception as exc:  # noqa: BLE001
+                self.failed(ERROR, f"worker: {describe_os_error(exc)}")
+                self.stop.wait(5.0)
 
 
 DATA = Path(__file__).parent / "data"

@@ -277,3 +277,18 @@ def test_events_are_appended(tmp_path):
     cat.add_event("title_done", "fp", 1)
     assert [e["event"] for e in cat.events()] == ["title_done", "disc_detected"]
     assert cat.events("fp")[1]["data"] == {"source": "/dev/sr0"}
+
+
+def test_a_zombie_worker_is_dead(tmp_path):
+    # A killed worker nobody reaped (an orphan under a container's init) still answers
+    # kill(pid, 0); its claim must be taken over all the same.
+    cat = catmod.Catalog(tmp_path / "c.db")
+    cat.ensure_steps("fp", 1, DVD_CHAIN)
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while open(f"/proc/{zombie.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    step = cat.claim("rip", pid=zombie.pid)
+    assert [r["id"] for r in cat.release_stale()] == [step["id"]]
+    zombie.wait()

@@ -54,11 +54,10 @@ def sources_from(args, objects) -> list[str]:
     """Sources named on the command line plus those in JSON objects from stdin/files."""
     from digitizer.steps.detect import normalise
 
+    from digitizer.jsonio import field
+
     found = [normalise(a) for a in args]
-    for obj in objects:
-        if not obj.get("source"):
-            raise click.UsageError("a JSON input object has no \"source\"")
-        found.append(obj["source"])
+    found += [field(obj, "source", str, n) for n, obj in enumerate(objects, 1)]
     return list(dict.fromkeys(found))
 
 
@@ -110,12 +109,11 @@ def _cell(value) -> str:
 
 
 def files_from(args, objects) -> list[dict]:
-    items = [{"path": a} for a in args]
-    for obj in objects:
-        if not obj.get("path"):
-            raise click.UsageError("a JSON input object has no \"path\"")
-        items.append(obj)
-    return items
+    from digitizer.jsonio import field
+
+    for n, obj in enumerate(objects, 1):
+        field(obj, "path", str, n)
+    return [{"path": a} for a in args] + list(objects)
 
 
 def json_dumps(obj) -> str:

@@ -10,14 +10,18 @@ from digitizer.cli.complete import complete_sources
 
 
 def scans_from(env, args, objects, probe=True) -> list[dict]:
-    """Scan results for rip: taken from scan's JSON when piped, else scanned now."""
+    """Scan results for rip: a piped scan is looked up in the catalog (where its titles go
+    is never taken from the input), else the source is scanned now."""
+    from digitizer.steps import rip as ripmod
     from digitizer.steps import scan as scanmod
 
-    results = [o for o in objects if o.get("titles") and o.get("folder")]
-    sources = sources_from(args, [o for o in objects if o not in results])
-    for source in sources:
+    results = [ripmod.recorded_scan(o, n, env.catalog, env.cfg)
+               for n, o in enumerate(objects, 1) if "titles" in o]
+    sources = sources_from(args, [o for o in objects if "titles" not in o])
+    sources += [r["source"] for r in results if r.get("rescan")]
+    for source in dict.fromkeys(sources):
         results.append(scanmod.scan_disc(source, env.catalog, env.cfg, probe=probe))
-    return results
+    return [r for r in results if not r.get("rescan")]
 
 
 # -- rip / transcode / insert ---------------------------------------------------------

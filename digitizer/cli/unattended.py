@@ -61,6 +61,15 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
             out.close()
             return
     failures = []
+
+    def emit(row):
+        # A title that failed is reported in its row and on stderr, and sets the exit code.
+        out.emit(row)
+        if row.get("next") == "failed":
+            click.echo(f"digitizer: title {row['title']} of {row['fingerprint'][:12]}: "
+                       f"{row.get('error')}", err=True)
+            failures.append(row.get("exit_code") or 1)
+
     plan_out = TableOutput(["fingerprint", "title", "next", "path"]) \
         if dry_run and stdout_is_terminal() and not as_array else out
     for fp, source in pairs:
@@ -70,16 +79,16 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
                     cat.retry_failed(fp)
                 plan_out.emit_all(pipeline.plan(cat, env.cfg, fp))
                 continue
-            pipeline.run_disc(cat, env.cfg, fp, source=source, name=name, retry=retry,
-                              emit=out.emit)
+            pipeline.resume_disc(cat, env.cfg, fp, source=source, name=name, retry=retry,
+                                 emit=emit)
         except DigitizerError as exc:
             click.echo(f"digitizer: {exc.message}", err=True)
-            failures.append(exc)
+            failures.append(exc.exit_code)
     if plan_out is not out and plan_out.items:
         plan_out.close()
     out.close()
     if failures:
-        sys.exit(max(f.exit_code for f in failures))
+        sys.exit(max(failures))
 
 
 @click.command(short_help="Digitize every disc put into a drive, unattended.")
@@ -213,9 +222,7 @@ def review_approve(env, fingerprint, movie, show, season, as_array):
         if known is None:
             raise click.UsageError("give --movie or --show")
         name = Name(known.kind, known.name, known.season, source="review")
-    identity.record(cat, fp, name)
-    for step in cat.steps(fp, state="review", kind="insert"):
-        cat.set_step(fp, step["title"], "insert", state="pending")
+    identity.record(cat, fp, name)  # a reviewed name is certain: the titles go on
     cat.add_event("review_approved", fp, name=name.name)
     out = output(as_array)
     pipeline.run_disc(cat, env.cfg, fp, emit=out.emit, do_rip=False)

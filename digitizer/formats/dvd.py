@@ -244,9 +244,16 @@ def _input(source: str, title: int) -> list[str]:
     return ["-f", "dvdvideo", "-title", str(title), "-i", os.path.abspath(source)]
 
 
-def read_titles(source: str, program: str = "lsdvd") -> tuple[dict, list[dict]]:
+def environment(cfg) -> dict:
+    """The environment of the programs that read a DVD: libdvdcss keeps its key cache in
+    digitizer's data folder (under DIGITIZER_HOME when set), never in the user's ~/.dvdcss."""
+    return dict(os.environ, DVDCSS_CACHE=str(cfg.path_of("catalog").parent / "dvdcss"))
+
+
+def read_titles(source: str, program: str = "lsdvd",
+                env: dict | None = None) -> tuple[dict, list[dict]]:
     """(disc-level facts, titles) of a drive, image or folder, from the IFOs only."""
-    data = lsdvd.read(source, program)
+    data = lsdvd.read(source, program, env)
     titles = [title_from_track(t) for t in data["track"]]
     disc = {"vmg_id": data.get("vmg_id"), "provider_id": data.get("provider_id"),
             "longest_track": data.get("longest_track")}
@@ -254,7 +261,7 @@ def read_titles(source: str, program: str = "lsdvd") -> tuple[dict, list[dict]]:
 
 
 def scan(source: str, cfg) -> dict:
-    disc, titles = read_titles(source, cfg.lsdvd)
+    disc, titles = read_titles(source, cfg.lsdvd, environment(cfg))
     return {"disc": disc, "titles": titles, "tool_versions": {"lsdvd": run.version(cfg.lsdvd)}}
 
 
@@ -262,7 +269,8 @@ def probe(source: str, title: dict, cfg) -> None:
     """What only decoding tells: is this title's video interlaced? (tools/ffmpeg.interlaced
     says how it is decided; a few seconds of video are read)"""
     title["video"]["interlaced"] = ff.interlaced(ff.binary(cfg.ffmpeg),
-                                                 _input(source, title["title"]))
+                                                 _input(source, title["title"]),
+                                                 env=environment(cfg))
 
 
 # ---------------------------------------------------------------- rip
@@ -301,7 +309,8 @@ def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
     meta = part.with_name(f".{part.name}.chapters")
     meta.write_text(ffmetadata(title["chapters"], title["duration"]))
     try:
-        with run.Process(rip_argv(ffmpeg, source, title, meta, part)) as proc:
+        with run.Process(rip_argv(ffmpeg, source, title, meta, part),
+                         env=environment(cfg)) as proc:
             for stream, line in proc.lines():
                 if stream == "stdout":
                     progress(ff.progress_seconds(line))

@@ -14,7 +14,7 @@ import socket
 import threading
 from contextlib import contextmanager
 
-from digitizer.errors import Conflict, DigitizerError, Interrupted
+from digitizer.errors import Conflict, DigitizerError, Interrupted, describe_os_error
 
 # Set by `watch` on SIGTERM/SIGINT: a step whose tool dies because we stopped it is handed
 # back as pending, not recorded as failed.
@@ -66,8 +66,13 @@ def claimed(catalog, fingerprint: str, title: int, kind: str, chain: tuple[str, 
         catalog.fail(step["id"], str(exc))
         catalog.add_event("step_failed", fingerprint, title, step=kind, error=str(exc))
         raise
-    except BaseException as exc:
-        catalog.fail(step["id"], f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - recorded, then handed on
+        catalog.fail(step["id"], describe_os_error(exc))
+        catalog.add_event("step_failed", fingerprint, title, step=kind,
+                          error=describe_os_error(exc))
+        raise
+    except BaseException:
+        catalog.release(step["id"])
         raise
 
 

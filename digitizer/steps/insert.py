@@ -138,6 +138,8 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
             else:
                 raise Conflict(f"{dst} exists and is a different file "
                                "(use --on-conflict skip or suffix)")
+        # What a writer killed here before left half-done (marker temporaries).
+        markers.sweep(dst.parent)
         if placed is Placed.NEW:
             place(src, dst, mode)
         # A copy killed half-way left this; the finished file is in place now.

@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 
 from digitizer import drives, formats, markers, roles
-from digitizer.errors import DigitizerError, NoSpace, UsageError, warn
+from digitizer.errors import DigitizerError, InputError, NoSpace, UsageError, warn
+from digitizer.jsonio import field
 from digitizer.progress import Bar
 from digitizer.steps.claim import claimed
 from digitizer.tools import eject
@@ -90,6 +91,30 @@ def record_selection(catalog, folder: Path, fingerprint: str, chosen: list[dict]
     marker = markers.read_disc(folder)
     selected = sorted(set(marker.get("selected") or []) | {t["title"] for t in chosen})
     markers.update_disc(folder, selected=selected)
+
+
+def recorded_scan(obj: dict, n: int, catalog, cfg) -> dict:
+    """A scan result piped in (`scan … | rip -`), as the catalog and the disc marker know
+    it: the folder is the one the configuration gave the disc and the titles are the
+    scanned ones, so edited JSON can choose titles but never where files are written.
+    An unknown disc (or one whose folder is gone) is marked to be scanned again."""
+    fp = field(obj, "fingerprint", str, n)
+    source = field(obj, "source", str, n)
+    numbers = []
+    for t in field(obj, "titles", list, n):
+        if not isinstance(t, dict):
+            raise InputError(f"stdin: object {n}: \"titles\" must hold objects")
+        numbers.append(field(t, "title", int, n))
+    disc = catalog.disc(fp) or {}
+    folder = Path(disc.get("folder") or "")
+    marker = markers.read_disc(folder) if disc.get("folder") else {}
+    staging = cfg.path_of("staging").resolve()
+    if not marker.get("titles") or staging not in folder.resolve().parents:
+        return {"source": source, "rescan": True}
+    wanted = set(numbers)
+    return {"source": source, "fingerprint": fp, "label": marker.get("label"),
+            "folder": str(folder), "disc_type": disc.get("disc_type"),
+            "titles": [t for t in marker["titles"] if t["title"] in wanted]}
 
 
 def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, roles_=None,

@@ -153,7 +153,8 @@ def parse_idet(stderr: str) -> bool | None:
     return None
 
 
-def interlaced(ffmpeg: str, input_args: list[str], frames: int = 240) -> bool | None:
+def interlaced(ffmpeg: str, input_args: list[str], frames: int = 240,
+               env: dict | None = None) -> bool | None:
     """Interlaced or not: measured, not assumed.
 
     A stream whose frames are coded progressive is progressive. A stream coded interlaced
@@ -162,7 +163,7 @@ def interlaced(ffmpeg: str, input_args: list[str], frames: int = 240) -> bool | 
     """
     done = run.run([ffmpeg, "-hide_banner", "-nostdin", *input_args, "-map", "0:v:0",
                       "-frames:v", str(frames), "-vf", "idet", "-an", "-sn", "-f", "null", "-"],
-                     check=False, timeout=300)
+                     check=False, timeout=300, env=env)
     video = [s for s in parse_probe(done.stderr)["streams"] if s["type"] == "video"]
     if video and video[0].get("field_order") == "progressive":
         return False

@@ -69,7 +69,12 @@ def _m2_step_chain(db: sqlite_utils.Database) -> None:
                    [after, position, kind])
 
 
-MIGRATIONS = [("0001_tables", _m1_tables), ("0002_step_chain", _m2_step_chain)]
+def _m_name_edition(db: sqlite_utils.Database) -> None:
+    db["discs"].add_column("identity_edition", str)
+
+
+MIGRATIONS = [("0001_tables", _m1_tables), ("0002_step_chain", _m2_step_chain),
+              ("i16_name_edition", _m_name_edition)]
 
 
 class Catalog:
@@ -184,14 +189,16 @@ class Catalog:
         name = name or {}
         self.db["discs"].update(fingerprint, {
             "identity_kind": name.get("kind"), "identity_name": name.get("name"),
-            "identity_season": name.get("season"), "identity_source": name.get("source")})
+            "identity_season": name.get("season"), "identity_source": name.get("source"),
+            "identity_edition": name.get("edition")})
 
     def name(self, fingerprint: str) -> dict | None:
         disc = self.disc(fingerprint)
         if not disc or not disc.get("identity_name"):
             return None
         return {"kind": disc["identity_kind"], "name": disc["identity_name"],
-                "season": disc["identity_season"], "source": disc["identity_source"]}
+                "season": disc["identity_season"], "source": disc["identity_source"],
+                "edition": disc.get("identity_edition")}
 
     # -- titles -----------------------------------------------------------------------
     def record_titles(self, fingerprint: str, titles: list[dict]) -> None:

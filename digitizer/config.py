@@ -8,6 +8,7 @@ a second independent setup).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,11 @@ KEYS: dict[str, str] = {
     "plex_section": "Plex library section id",
     "jellyfin_url": "Jellyfin server URL for library refresh (empty: none)",
     "jellyfin_token": "Jellyfin API key",
+    "owner": "user that owns what is filed into the library (name or uid; empty: unchanged; "
+             "needs root)",
+    "group": "group of what is filed into the library (name or gid; empty: unchanged)",
+    "file_mode": "mode of files filed into the library (octal)",
+    "dir_mode": "mode of folders made in the library (octal; 2775 keeps the group on new files)",
 }
 
 # Why 10 s: it is HandBrake's scan default. Studio logos, FBI/Interpol warnings, menu
@@ -86,6 +92,10 @@ def _defaults() -> dict:
         "plex_section": "",
         "jellyfin_url": "",
         "jellyfin_token": "",
+        "owner": "",
+        "group": "",
+        "file_mode": "0664",
+        "dir_mode": "2775",
     }
 
 
@@ -107,6 +117,8 @@ def _coerce(key: str, value, default, origin: str = "environment"):
             raise UsageError(f"{origin}: {key} must be {kind}, not {value!r}")
     if key in PATH_KEYS and not str(value).strip():
         raise UsageError(f"{origin}: {key} must not be empty")
+    if key in ("file_mode", "dir_mode") and not re.fullmatch(r"[0-7]{3,4}", str(value)):
+        raise UsageError(f"{origin}: {key} must be an octal mode such as \"0664\", not {value!r}")
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value

@@ -81,18 +81,22 @@ class Name:
 
     kind: str
     name: str  # as the library shows it, "Title (Year)"; made safe when a path is built
-    season: int | None = None
+    season: int | None = None  # 0 is the specials season ("Season 00", s00eNN)
     source: str = "cli"
+    edition: str | None = None  # a movie's cut: "Extended Edition", "Director's Cut"
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise UsageError(f"a name is a movie or a show, not {self.kind!r}")
         if not safe_component(self.name, fallback=""):
             raise UsageError(f"{self.name!r} is not usable as a library name")
-        if self.kind == "show" and not self.season:
+        if self.kind == "show" and self.season is None:
             object.__setattr__(self, "season", 1)
         if self.kind == "movie":
             object.__setattr__(self, "season", None)
+        if self.edition is not None and (self.kind != "movie" or
+                                         not safe_component(self.edition, fallback="")):
+            raise UsageError(f"an edition ({self.edition!r}) is a movie's, and must be text")
 
     @property
     def year(self) -> int | None:
@@ -116,32 +120,45 @@ class Name:
 
     def as_dict(self) -> dict:
         """The form kept in disc markers and printed as JSON."""
-        return {"kind": self.kind, "name": self.name, "season": self.season,
+        data = {"kind": self.kind, "name": self.name, "season": self.season,
                 "source": self.source}
+        if self.edition:
+            data["edition"] = self.edition
+        return data
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Name | None":
         if not data or not data.get("name"):
             return None
-        return cls(data["kind"], data["name"], data.get("season"), data.get("source") or "cli")
+        return cls(data["kind"], data["name"], data.get("season"), data.get("source") or "cli",
+                   data.get("edition"))
 
     @classmethod
     def from_options(cls, movie: str | None, show: str | None, season: int | None = None,
-                     source: str = "cli") -> "Name | None":
-        """--movie / --show / --season as a Name (None when neither is given)."""
+                     source: str = "cli", edition: str | None = None) -> "Name | None":
+        """--movie / --show / --season / --edition as a Name (None when neither is given)."""
         if movie and show:
             raise UsageError("give --movie or --show, not both")
+        if edition and not movie:
+            raise UsageError("--edition goes with --movie")
         if not (movie or show):
             return None
-        return cls("movie" if movie else "show", movie or show, season, source)
+        return cls("movie" if movie else "show", movie or show, season, source, edition)
 
 
 # -- where a title goes in the library (Plex/Jellyfin layouts) -------------------------
 #   Movies/Title (Year)/Title (Year).mkv
-#   Movies/Title (Year)/Featurettes|Behind The Scenes|Deleted Scenes|Trailers|Other/NAME.mkv
-#   TV Shows/Show (Year)/Season 01/Show (Year) - s01e01.mkv
-EXTRA_TYPES = {"featurette": "Featurettes", "behindthescenes": "Behind The Scenes",
-               "deleted": "Deleted Scenes", "trailer": "Trailers", "other": "Other"}
+#   Movies/Title (Year)/Title (Year) - Extended Edition {edition-Extended Edition}.mkv
+#   Movies/Title (Year)/Title (Year) - pt1.mkv                       (a movie in parts)
+#   Movies/Title (Year)/<Extras folder>/NAME.mkv
+#   TV Shows/Show (Year)/Season 01/Show (Year) - s01e01.mkv          (Season 00: specials)
+#   TV Shows/Show (Year)/<Extras folder>/NAME.mkv                    (show-level extras)
+# A second cut of a movie sits beside the first: both servers show the files of one movie
+# folder as versions of it; Plex reads the name in {edition-...}, Jellyfin the " - " label.
+# The extras folders are the ones Plex and Jellyfin both know.
+EXTRA_TYPES = {"behindthescenes": "Behind The Scenes", "deleted": "Deleted Scenes",
+               "featurette": "Featurettes", "interview": "Interviews", "scene": "Scenes",
+               "short": "Shorts", "trailer": "Trailers", "other": "Other"}
 _EPISODE = re.compile(r" - s(\d+)e(\d+)", re.IGNORECASE)
 
 
@@ -149,18 +166,30 @@ def season_folder(library: Path, name: Name) -> Path:
     return library / "TV Shows" / name.folder / f"Season {name.season:02d}"
 
 
+def extra_folder(extra_type: str) -> str:
+    folder = EXTRA_TYPES.get(extra_type.replace(" ", "").replace("_", "").lower())
+    if folder is None:
+        raise UsageError(f"unknown extra type {extra_type!r}; one of {', '.join(EXTRA_TYPES)}")
+    return folder
+
+
 def video_path(library: Path, name: Name, item: dict, *, episode: int | None,
                extra_type: str = "other") -> Path:
-    """Where a video title goes; `item` carries role, title and label (from markers)."""
+    """Where a video title goes; `item` carries role, title and label (from markers) and
+    `part` for a movie split over several files."""
     role = item.get("role")
+    folder_type = extra_folder(extra_type)
     tail = f"{label_slug(item.get('label'))} - title {item['title']:02d}.mkv"
-    folder_type = EXTRA_TYPES.get(extra_type.replace(" ", "").replace("_", "").lower())
-    if folder_type is None:
-        raise UsageError(f"unknown extra type {extra_type!r}; one of {', '.join(EXTRA_TYPES)}")
     if name.kind == "movie":
         base = library / "Movies" / name.folder
         if role in ("main", None):
-            path = base / f"{name.folder}.mkv"
+            stem = name.folder
+            if name.edition:
+                edition = safe_component(name.edition, max_bytes=40)
+                stem += f" - {edition} {{edition-{edition}}}"
+            if item.get("part"):
+                stem += f" - pt{item['part']}"
+            path = base / f"{stem}.mkv"
         else:
             path = base / folder_type / tail
     else:
@@ -168,7 +197,7 @@ def video_path(library: Path, name: Name, item: dict, *, episode: int | None,
         if role in ("episode", "main", None):
             path = season / f"{name.folder} - s{name.season:02d}e{episode:02d}.mkv"
         else:
-            path = season / folder_type / tail
+            path = season.parent / folder_type / tail
     return inside(library, path)
 
 

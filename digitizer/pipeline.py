@@ -237,7 +237,6 @@ def announce_if_done(catalog, fingerprint: str) -> bool:
 def advance(catalog, cfg, row: dict, name: Name) -> dict:
     """Run the title's following steps (all but the first, which reads the disc) as far as
     its state allows: each step's output is the next one's input."""
-    fp, title = row["fingerprint"], row["title"]
     blocked = {k for k, v in row.get("blocked", {}).items() if v["state"] != "review"}
     try:
         while row["next"] in FOLLOWING and row["next"] not in blocked:
@@ -269,7 +268,8 @@ def _insert(catalog, cfg, row: dict, name: Name) -> None:
         row.update(next="review", suggestion=dict(name.as_dict(), certain=False))
         return
     done = insert.insert_file(row["path"], catalog, library=cfg.path_of("library"), name=name,
-                              mode=cfg.insert_mode)
+                              mode=cfg.insert_mode,
+                              ownership=insert.Ownership.from_config(cfg))
     chain = format_of_disc(catalog, fp).STEPS
     row.update(next=_after(chain, "insert"), path=done["path"])
 

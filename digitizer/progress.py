@@ -19,7 +19,9 @@ class Bar:
         if sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=round(self.total, 1), desc=desc, unit="s", file=sys.stderr,
+            # total and position are set, never summed from rounded steps: a sum that passed
+            # the total made tqdm warn "clamping frac to range [0, 1]" on every rip.
+            self.bar = tqdm(total=self.total, desc=desc, unit="s", file=sys.stderr,
                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s"
                                        " [{elapsed}<{remaining}]", leave=False)
         self.done = 0.0
@@ -28,8 +30,9 @@ class Bar:
         if seconds is None:
             return
         seconds = min(max(seconds, 0.0), self.total)
-        if self.bar is not None:
-            self.bar.update(round(seconds - self.done, 3))
+        if self.bar is not None and seconds != self.done:
+            self.bar.n = seconds
+            self.bar.refresh()
         self.done = seconds
         now = time.monotonic()
         if self.on_progress and now - self._last_tick >= self.every:

@@ -4,6 +4,7 @@ modules import this and nothing else of the CLI, so there are no import cycles."
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -36,11 +37,19 @@ pass_env = click.make_pass_decorator(Env, ensure=True)
 
 
 def json_option(f):
+    """--json and --table: machine output or a table, whatever stdout is."""
+    f = click.option("--table", is_flag=True,
+                     help="A readable table even when stdout is not a terminal.")(f)
     return click.option("--json", "as_array", is_flag=True,
-                        help="Print one JSON array instead of one object per line.")(f)
+                        help="JSON even on a terminal: one array instead of one object per "
+                             "line.")(f)
 
 
-def output(as_array: bool):
+def output(as_array: bool, table: bool = False, columns=(), rows=None, heading=None):
+    """Where results go: a readable table on a terminal (or with --table), JSON lines when
+    piped (or one array with --json), as gh, docker and kubectl do."""
+    if table or (columns and not as_array and stdout_is_terminal()):
+        return TableOutput(list(columns), rows=rows, heading=heading)
     from digitizer.jsonio import Output
 
     return Output(as_array)
@@ -79,10 +88,14 @@ def run_each(items, fn, out):
 
 
 class TableOutput:
-    """Rows collected and printed as a readable table on close (jsonio.Output's interface)."""
+    """Results collected and printed as a readable table on close (jsonio.Output's
+    interface). `rows(obj)` turns one result into table rows (default: itself); with
+    `heading(obj)`, each result gets its own table under a heading line."""
 
-    def __init__(self, columns):
+    def __init__(self, columns, rows=None, heading=None):
         self.columns = columns
+        self.rows = rows or (lambda obj: [obj])
+        self.heading = heading
         self.items: list[dict] = []
 
     def emit(self, obj: dict) -> None:
@@ -92,14 +105,47 @@ class TableOutput:
         self.items.extend(objs)
 
     def close(self) -> None:
-        print_table(self.items, self.columns)
+        if self.heading is None:
+            print_table([r for obj in self.items for r in self.rows(obj)], self.columns)
+            return
+        for n, obj in enumerate(self.items):
+            if n:
+                click.echo()
+            click.echo(_style(_cell(self.heading(obj)), bold=True))
+            print_table(self.rows(obj), self.columns)
+
+
+def _style(text: str, **how) -> str:
+    # Colour and bold only on a terminal, and never with NO_COLOR set (no-color.org).
+    if os.environ.get("NO_COLOR") or not stdout_is_terminal():
+        return text
+    return click.style(text, **how)
 
 
 def print_table(rows, columns):
     widths = {c: max([len(c)] + [len(_cell(r.get(c))) for r in rows]) for c in columns}
-    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    click.echo(_style("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip(),
+                      bold=True))
     for r in rows:
-        click.echo("  ".join(_cell(r.get(c)).ljust(widths[c]) for c in columns))
+        click.echo("  ".join(_cell(r.get(c)).ljust(widths[c]) for c in columns).rstrip())
+
+
+def length(seconds) -> str | None:
+    """1:02:03 / 4:05: a title's length as people read it."""
+    if seconds is None:
+        return None
+    whole = int(round(seconds))
+    h, rest = divmod(whole, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+def size(value) -> str | None:
+    if value is None:
+        return None
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
 
 
 def _cell(value) -> str:

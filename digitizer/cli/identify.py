@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import click
 
-from digitizer.cli.common import (TableOutput, json_option, output, pass_env, run_each,
-                                  sources_from)
+from digitizer.cli.common import (TableOutput, json_option, length, output, pass_env,
+                                  run_each, sources_from)
 from digitizer.cli.complete import complete_sources
 
 
 @click.command(short_help="List drives, or say what each source is.")
 @click.argument("sources", nargs=-1, type=click.Path(), shell_complete=complete_sources)
-@click.option("--table", is_flag=True, help="A readable table instead of JSON.")
 @json_option
 @pass_env
 def detect(env, sources, table, as_array):
@@ -27,13 +26,12 @@ def detect(env, sources, table, as_array):
     """
     from digitizer.steps import detect as det
 
-    out = TableOutput(["source", "kind", "status", "disc_type", "label"]) if table \
-        else output(as_array)
+    out = output(as_array, table, ["source", "kind", "status", "disc_type", "label"])
     if sources:
         run_each([det.normalise(s) for s in sources], det.detect, out)
         return
     out.emit_all(det.detect_drives())
-    if table and not out.items:
+    if isinstance(out, TableOutput) and not out.items:
         click.echo("no optical drives found", err=True)
         return
     out.close()
@@ -43,7 +41,7 @@ def detect(env, sources, table, as_array):
 @click.argument("sources", nargs=-1, required=True, shell_complete=complete_sources)
 @json_option
 @pass_env
-def fingerprint(env, sources, as_array):
+def fingerprint(env, sources, as_array, table):
     """Compute each disc's fingerprint (libdvdread's disc id: MD5 of the IFO files) and
     the ids other tools use, record the disc in the catalog, and say whether it is known
     and how far its titles have got. SOURCES may be `-` to read detect's JSON.
@@ -59,7 +57,8 @@ def fingerprint(env, sources, as_array):
     args, objects = read_inputs(sources)
     staging = env.cfg.path_of("staging")
     run_each(sources_from(args, objects),
-                lambda s: fpmod.fingerprint(s, env.catalog, staging), output(as_array))
+             lambda s: fpmod.fingerprint(s, env.catalog, staging),
+             output(as_array, table, ["source", "disc_type", "label", "fingerprint", "known"]))
 
 
 @click.command(short_help="List every title with streams, chapters and role.")
@@ -68,7 +67,7 @@ def fingerprint(env, sources, as_array):
               help="Skip the interlace probe (reads a second of video per title).")
 @json_option
 @pass_env
-def scan(env, sources, no_probe, as_array):
+def scan(env, sources, no_probe, as_array, table):
     """Read every title of each disc: duration, chapters, video, audio and subtitle
     streams with languages, size, and a role (main, extra, episode, duplicate,
     play_all, short). Results go to the catalog, the disc marker and stdout.
@@ -83,5 +82,20 @@ def scan(env, sources, no_probe, as_array):
 
     args, objects = read_inputs(sources)
     run_each(sources_from(args, objects),
-                lambda s: scanmod.scan_disc(s, env.catalog, env.cfg, probe=not no_probe),
-                output(as_array))
+             lambda s: scanmod.scan_disc(s, env.catalog, env.cfg, probe=not no_probe),
+             output(as_array, table, ["title", "length", "chapters", "audio", "subtitles",
+                                      "role"], rows=_title_rows, heading=_disc_heading))
+
+
+def _disc_heading(disc: dict) -> str:
+    return f"{disc['source']}  {disc.get('label') or '-'}  {disc['fingerprint'][:12]}"
+
+
+def _title_rows(disc: dict) -> list[dict]:
+    return [{"title": t["title"], "length": length(t.get("duration")),
+             "chapters": len(t.get("chapters") or []),
+             "audio": " ".join(a.get("lang") or "und" for a in t.get("audio") or []) or None,
+             "subtitles": " ".join(s.get("lang") or "und" for s in t.get("subtitles") or [])
+             or None,
+             "role": t.get("role") + (f" {t['episode']}" if t.get("episode") else "")}
+            for t in disc["titles"]]

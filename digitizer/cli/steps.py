@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from digitizer.cli.common import (files_from, json_option, output, pass_env, run_each,
-                                  sources_from)
+from digitizer.cli.common import (files_from, json_option, length, output, pass_env,
+                                  run_each, size, sources_from)
 from digitizer.cli.complete import complete_sources
+from digitizer.names import EXTRA_TYPES
 
 
 def scans_from(env, args, objects, probe=True) -> list[dict]:
@@ -34,7 +35,7 @@ def scans_from(env, args, objects, probe=True) -> list[dict]:
 @click.option("--roles", help="Comma-separated roles to rip (default: main,extra,episode).")
 @json_option
 @pass_env
-def rip(env, sources, numbers, main, all_, roles, as_array):
+def rip(env, sources, numbers, main, all_, roles, as_array, table):
     """Rip the selected titles of each disc to one lossless MKV per title (every video,
     audio and subtitle stream, chapters, languages), verified before it counts. Already
     verified rips are not redone. SOURCES may be `-` to read scan's JSON.
@@ -50,7 +51,8 @@ def rip(env, sources, numbers, main, all_, roles, as_array):
 
     args, objects = read_inputs(sources)
     roles_ = [r.strip() for r in roles.split(",") if r.strip()] if roles else None
-    out = output(as_array)
+    out = output(as_array, table, ["title", "role", "length", "size", "done", "path"],
+                 rows=_result_row)
 
     def one(scan_result):
         ripmod.rip_disc(scan_result, env.catalog, env.cfg, numbers=numbers, main=main,
@@ -67,7 +69,7 @@ def rip(env, sources, numbers, main, all_, roles, as_array):
 @click.option("--list-presets", is_flag=True, help="List the presets and exit.")
 @json_option
 @pass_env
-def transcode(env, files, preset, list_presets, as_array):
+def transcode(env, files, preset, list_presets, as_array, table):
     """Transcode ripped MKVs with a preset: deinterlaced when the video is interlaced
     (measured), every audio and subtitle stream and the chapters kept, verified before
     it counts. FILES may be `-` to read rip's JSON.
@@ -82,7 +84,7 @@ def transcode(env, files, preset, list_presets, as_array):
     from digitizer.jsonio import read_inputs
 
     if list_presets:
-        out = output(as_array)
+        out = output(as_array, table, ["preset", "hardware", "description"])
         for name, body in tc.presets(env.cfg.presets).items():
             out.emit({"preset": name, "description": body.get("description"),
                       "hardware": body.get("hw")})
@@ -92,9 +94,10 @@ def transcode(env, files, preset, list_presets, as_array):
         raise click.UsageError("give FILES (or - to read rip's JSON)")
     args, objects = read_inputs(files)
     run_each(files_from(args, objects),
-              lambda item: tc.transcode(item["path"], env.catalog, env.cfg,
-                                        preset_name=preset),
-              output(as_array))
+             lambda item: tc.transcode(item["path"], env.catalog, env.cfg,
+                                       preset_name=preset),
+             output(as_array, table, ["title", "preset", "length", "size", "fps", "done",
+                                      "path"], rows=_result_row))
 
 
 @click.command(short_help="Move finished files into the Plex/Jellyfin library.")
@@ -107,25 +110,32 @@ def transcode(env, files, preset, list_presets, as_array):
 @click.option("--episode", type=click.IntRange(1, 9999),
               help="Episode number of this file, or of the disc's first episode when several "
                    "files are given (default: continue after the season's highest).")
-@click.option("--extra-type", type=click.Choice(["featurette", "behindthescenes", "deleted",
-                                                 "trailer", "other"]),
-              help="Folder for extras (default: other).")
+@click.option("--extra-type", type=click.Choice(list(EXTRA_TYPES)),
+              help="Extras folder Plex and Jellyfin know (default: the title's own type when "
+                   "known, else other).")
+@click.option("--edition", metavar='"EDITION"',
+              help='With --movie: this cut, beside the others ("Extended Edition").')
+@click.option("--part", type=click.IntRange(1, 99),
+              help="With --movie: this file is part N of the movie (- ptN).")
 @click.option("--mode", type=click.Choice(["move", "hardlink", "copy"]),
               help="How files get there (default: config `insert_mode`, move).")
 @click.option("--on-conflict", type=click.Choice(["error", "skip", "suffix"]), default="error",
               show_default=True, help="When a different file already has the name.")
 @json_option
 @pass_env
-def insert(env, files, library, movie, show, season, episode, extra_type, mode, on_conflict,
-           as_array):
+def insert(env, files, library, movie, show, season, episode, extra_type, edition, part, mode,
+           on_conflict, as_array, table):
     """Insert transcoded (or ripped) files into the library with Plex/Jellyfin names:
     Movies/Title (Year)/Title (Year).mkv with extras in typed folders, or
-    TV Shows/Show (Year)/Season 01/Show (Year) - s01e01.mkv. Never overwrites a
-    different file. FILES may be `-` to read transcode's JSON.
+    TV Shows/Show (Year)/Season 01/Show (Year) - s01e01.mkv (--season 0: the specials,
+    Season 00). Never overwrites a different file. FILES may be `-` to read transcode's
+    JSON.
 
     \b
     Example:
       digitizer insert title_01.h264.mkv --movie "Big Buck Bunny (2008)"
+      digitizer insert title_04.h264.mkv --movie "Alien (1979)" --edition "Director's Cut"
+      digitizer insert title_02.h264.mkv --show "Show (2020)" --season 0 --episode 1
       digitizer transcode - < ripped.json | digitizer insert - --show "Show (2020)" --season 1
     """
     from pathlib import Path
@@ -137,11 +147,14 @@ def insert(env, files, library, movie, show, season, episode, extra_type, mode, 
 
     if movie and show:
         raise click.UsageError("give --movie or --show, not both")
-    if (season or episode) and not show:
+    if (season is not None or episode is not None) and not show:
         raise click.UsageError("--season and --episode go with --show")
-    name = Name.from_options(movie, show, season)
+    if part is not None and not movie:
+        raise click.UsageError("--part goes with --movie")
+    name = Name.from_options(movie, show, season, edition=edition)
     root = Path(library).expanduser() if library else env.cfg.path_of("library")
     root.mkdir(parents=True, exist_ok=True)
+    ownership = ins.Ownership.from_config(env.cfg)
     args, objects = read_inputs(files)
     items = files_from(args, objects)
     counter = {"n": 0}
@@ -152,14 +165,23 @@ def insert(env, files, library, movie, show, season, episode, extra_type, mode, 
             number = episode + counter["n"]
         result = ins.insert_file(item["path"], env.catalog, library=root, name=name,
                                  episode=number, mode=mode or env.cfg.insert_mode,
-                                 on_conflict=on_conflict, extra_type=extra_type)
+                                 on_conflict=on_conflict, extra_type=extra_type, part=part,
+                                 ownership=ownership)
         if result.get("episode") is not None:
             counter["n"] += 1
         if name is not None:
             identity.record(env.catalog, result["fingerprint"], name)
         return result
 
-    run_each(items, one, output(as_array))
+    run_each(items, one, output(as_array, table, ["title", "role", "episode", "done", "path"],
+                                rows=_result_row))
+
+
+def _result_row(obj: dict) -> list[dict]:
+    """A step's JSON result as a table row (lengths and sizes as people read them)."""
+    done = "skipped" if obj.get("skipped") else "identical" if obj.get("identical") else "yes"
+    return [dict(obj, length=length(obj.get("duration")), size=size(obj.get("size")),
+                 done=done)]
 
 
 def _complete_presets(incomplete):

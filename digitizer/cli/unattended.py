@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from digitizer.cli.common import (Env, TableOutput, json_option, name_options, output,
-                                  pass_env, stdout_is_terminal)
+from digitizer.cli.common import Env, json_option, name_options, output, pass_env
 from digitizer.cli.complete import complete_fingerprints, complete_sources
 from digitizer.errors import DigitizerError
 
@@ -23,7 +22,8 @@ from digitizer.errors import DigitizerError
 @name_options
 @json_option
 @pass_env
-def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, season, as_array):
+def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, season, as_array,
+           table):
     """Bring discs as far as they can go. Works backwards from the files and their markers:
     an inserted file that verifies is done, a verified transcode needs only insert, a
     verified rip needs transcode and insert, anything else is ripped again (which needs
@@ -45,7 +45,8 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
     cat.release_stale()
     pairs = pipeline.resolve_targets(cat, list(targets)) if targets else \
         [(fp, None) for fp in pipeline.unfinished(cat)]
-    out = output(as_array)
+    out = output(as_array, table, ["fingerprint", "title", "next", "path", "error"],
+                 rows=_short_fingerprint)
     if dismiss:
         for fp, _ in pairs or [(None, None)]:
             out.emit({"fingerprint": fp, "dismissed": cat.dismiss_failed(fp)})
@@ -70,8 +71,7 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
                        f"{row.get('error')}", err=True)
             failures.append(row.get("exit_code") or 1)
 
-    plan_out = TableOutput(["fingerprint", "title", "next", "path"]) \
-        if dry_run and stdout_is_terminal() and not as_array else out
+    plan_out = out
     for fp, source in pairs:
         try:
             if dry_run:
@@ -84,8 +84,6 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
         except DigitizerError as exc:
             click.echo(f"digitizer: {exc.message}", err=True)
             failures.append(exc.exit_code)
-    if plan_out is not out and plan_out.items:
-        plan_out.close()
     out.close()
     if failures:
         sys.exit(max(failures))
@@ -169,10 +167,12 @@ def status(env, follow, as_json):
 
 
 @click.group(invoke_without_command=True, short_help="List or approve discs waiting for a name.")
+@json_option
 @click.pass_context
-def review(ctx):
+def review(ctx, as_array, table):
     """Discs named only by a guess from their volume label are ripped and transcoded but
-    not inserted. Without a subcommand: list them, one JSON object per disc.
+    not inserted. Without a subcommand: list them (a table on a terminal, one JSON object
+    per disc when piped).
 
     \b
     Example:
@@ -181,7 +181,8 @@ def review(ctx):
     """
     if ctx.invoked_subcommand is None:
         env = ctx.ensure_object(Env)
-        out = output(False)
+        out = output(as_array, table, ["fingerprint", "label", "suggestion", "titles"],
+                     rows=_review_row)
         waiting: dict = {}
         for step in env.catalog.steps(state="review", kind="insert"):
             disc = env.catalog.disc(step["fingerprint"])
@@ -200,7 +201,7 @@ def review(ctx):
 @name_options
 @json_option
 @pass_env
-def review_approve(env, fingerprint, movie, show, season, as_array):
+def review_approve(env, fingerprint, movie, show, season, as_array, table):
     """Give a disc its library name (or accept the suggestion with neither option) and
     insert its titles that were waiting.
 
@@ -224,6 +225,19 @@ def review_approve(env, fingerprint, movie, show, season, as_array):
         name = Name(known.kind, known.name, known.season, source="review")
     identity.record(cat, fp, name)  # a reviewed name is certain: the titles go on
     cat.add_event("review_approved", fp, name=name.name)
-    out = output(as_array)
+    out = output(as_array, table, ["fingerprint", "title", "next", "path", "error"],
+                 rows=_short_fingerprint)
     pipeline.run_disc(cat, env.cfg, fp, emit=out.emit, do_rip=False)
     out.close()
+
+
+def _short_fingerprint(obj: dict) -> list[dict]:
+    return [dict(obj, fingerprint=(obj.get("fingerprint") or "")[:12] or None)]
+
+
+def _review_row(entry: dict) -> list[dict]:
+    guess = entry["suggestion"]
+    season = f", season {guess['season']}" if guess.get("season") is not None else ""
+    return [dict(entry, fingerprint=entry["fingerprint"][:12],
+                 suggestion=f"{guess.get('name')} ({guess.get('kind')}{season})",
+                 titles=" ".join(str(t) for t in entry["titles"]))]

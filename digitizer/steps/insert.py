@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import enum
 import errno
+import grp
 import os
+import pwd
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from digitizer import formats, markers, names
@@ -73,8 +76,59 @@ def _copy_verified(src: Path, dst: Path) -> None:
         raise
 
 
+@dataclass(frozen=True)
+class Ownership:
+    """Who owns what digitizer files into the library, and its modes: the media server's
+    user must be able to rename or delete it (config owner, group, file_mode, dir_mode)."""
+
+    uid: int = -1  # -1: leave as it is
+    gid: int = -1
+    file_mode: int = 0o664
+    dir_mode: int = 0o2775  # setgid: new files in the folder keep its group
+
+    @classmethod
+    def from_config(cls, cfg) -> "Ownership":
+        return cls(_id(cfg.owner, pwd.getpwnam, "owner"), _id(cfg.group, grp.getgrnam, "group"),
+                   int(cfg.file_mode, 8), int(cfg.dir_mode, 8))
+
+    def apply(self, path: Path, mode: int) -> None:
+        os.chmod(path, mode)
+        if self.uid != -1 or self.gid != -1:
+            try:
+                os.chown(path, self.uid, self.gid)
+            except PermissionError:
+                # Only root may give files away; a user may still set a group of its own.
+                raise UsageError(f"cannot give {path} to owner/group {self.uid}:{self.gid} "
+                                 "(run as root, or as that user)") from None
+
+    def make_folders(self, folder: Path, root: Path) -> None:
+        """Create `folder` and its missing parents below `root`, each with dir_mode."""
+        root.mkdir(parents=True, exist_ok=True)
+        missing = []
+        while folder != root and not folder.exists():
+            missing.append(folder)
+            folder = folder.parent
+        for each in reversed(missing):
+            try:
+                each.mkdir()
+            except FileExistsError:
+                continue
+            self.apply(each, self.dir_mode)
+
+
+def _id(value: str, lookup, what: str) -> int:
+    if not value:
+        return -1
+    if str(value).isdigit():
+        return int(value)
+    try:
+        return (lookup(value).pw_uid if what == "owner" else lookup(value).gr_gid)
+    except KeyError:
+        raise UsageError(f"config {what}: no such {'user' if what == 'owner' else 'group'} "
+                         f"{value!r}") from None
+
+
 def place(src: Path, dst: Path, mode: str) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
     if mode == "hardlink":
         os.link(src, dst)
     elif mode == "copy":
@@ -92,7 +146,8 @@ def place(src: Path, dst: Path, mode: str) -> None:
 
 def insert_file(path: str, catalog, *, library: Path, name: Name | None,
                 episode: int | None = None, mode: str = "move", on_conflict: str = "error",
-                extra_type: str | None = None) -> dict:
+                extra_type: str | None = None, part: int | None = None,
+                ownership: Ownership | None = None) -> dict:
     src = Path(path)
     info = markers.artefact(src)
     if info is None or info.get("step") not in ("rip", "transcode"):
@@ -108,7 +163,7 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
         raise UsageError(f"--mode must be one of {', '.join(MODES)}")
     disc_type = info.get("disc_type") or (catalog.disc(fp) or {}).get("disc_type")
     fmt = formats.by_name(disc_type)
-    item = {"role": info.get("role"), "title": title, "label": info.get("label")}
+    item = {"role": info.get("role"), "title": title, "label": info.get("label"), "part": part}
     number = None
     if names.takes_episode_number(name, item):
         if episode is None:
@@ -138,21 +193,26 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
             else:
                 raise Conflict(f"{dst} exists and is a different file "
                                "(use --on-conflict skip or suffix)")
+        ownership = ownership or Ownership()
+        ownership.make_folders(dst.parent, library.resolve())
         # What a writer killed here before left half-done (marker temporaries).
         markers.sweep(dst.parent)
         if placed is Placed.NEW:
             place(src, dst, mode)
+        if placed is not Placed.SKIPPED:
+            ownership.apply(dst, ownership.file_mode)
         # A copy killed half-way left this; the finished file is in place now.
         dst.with_name(dst.name + ".part").unlink(missing_ok=True)
         if placed is Placed.SKIPPED:
             catalog.release(step["id"], "failed")
             catalog.set_step(fp, title, "insert", error=f"skipped: {dst} exists")
         else:
-            markers.write_artefact(dst, step="insert", fingerprint=fp, title=title,
-                                   role=item["role"], episode=number, input=str(src),
-                                   duration=info.get("duration"), source_step=info["step"],
-                                   preset=info.get("preset"), label=info.get("label"),
-                                   disc_type=fmt.NAME, identity=name.as_dict())
+            marker = markers.write_artefact(
+                dst, step="insert", fingerprint=fp, title=title, role=item["role"],
+                episode=number, input=str(src), duration=info.get("duration"),
+                source_step=info["step"], preset=info.get("preset"), label=info.get("label"),
+                disc_type=fmt.NAME, identity=name.as_dict())
+            ownership.apply(marker, ownership.file_mode)
             if mode == "move":
                 markers.remove(markers.sidecar(src))
             catalog.finish(step["id"], str(dst))

@@ -19,7 +19,6 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 from digitizer.errors import ToolFailed, ToolMissing

@@ -1,0 +1,66 @@
+"""What a person sees on a terminal: tables, no warnings, NO_COLOR; JSON when piped (issue 16).
+Run through a real pseudo-terminal."""
+
+import json
+import os
+import pty
+import select
+import subprocess
+
+import pytest
+
+from test_unattended import EXE, env_for
+
+pytestmark = pytest.mark.slow
+
+
+def on_terminal(home, *args, **extra) -> tuple[int, str]:
+    """Run digitizer with stdout and stderr on a pseudo-terminal; (exit code, what it showed)."""
+    master, slave = pty.openpty()
+    env = env_for(home, TERM="xterm", COLUMNS="120", **extra)
+    proc = subprocess.Popen([EXE, *map(str, args)], stdin=subprocess.DEVNULL, stdout=slave,
+                            stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    shown = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 120)
+        if not ready:
+            proc.kill()
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's other side closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    return proc.wait(timeout=60), shown.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_scan_shows_a_table_on_a_terminal_and_json_in_a_pipe(tmp_path, movie_disc):
+    code, shown = on_terminal(tmp_path / "h", "scan", movie_disc.iso, "--no-probe")
+    assert code == 0, shown
+    lines = shown.splitlines()
+    header = next(line for line in lines if "ROLE" in line)
+    for column in ("TITLE", "LENGTH", "CHAPTERS", "AUDIO", "SUBTITLES", "ROLE"):
+        assert column in header
+    assert any(line.split()[:1] == ["1"] and "2:00" in line and "main" in line
+               and "en fr" in line for line in lines), shown
+    assert "{" not in shown
+    piped = subprocess.run([EXE, "scan", movie_disc.iso, "--no-probe"], capture_output=True,
+                           text=True, env=env_for(tmp_path / "h"))
+    assert json.loads(piped.stdout)["titles"][0]["role"] == "main"
+    code, forced = on_terminal(tmp_path / "h", "scan", movie_disc.iso, "--no-probe", "--json")
+    assert json.loads(forced)[0]["titles"][0]["role"] == "main"
+
+
+def test_no_color_and_no_warnings_from_progress(tmp_path, movie_disc):
+    code, shown = on_terminal(tmp_path / "a", "rip", movie_disc.iso, "--title", 1)
+    assert code == 0, shown
+    assert "\x1b[1m" in shown  # bold headers on a terminal...
+    assert "Warning" not in shown and "Traceback" not in shown and "clamping" not in shown
+    assert "TITLE" in shown and "title_01.mkv" in shown
+    code, plain = on_terminal(tmp_path / "b", "detect", movie_disc.iso, NO_COLOR="1")
+    assert code == 0 and "LABEL" in plain and "DIGITIZER_TEST" in plain
+    assert "\x1b[1m" not in plain  # ...and none with NO_COLOR

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PREFIX ?= /usr/local
 DESTDIR ?=
 # Debian packages the project runs or builds sample discs with.
-APT_PACKAGES := lsdvd dvdauthor genisoimage eject ffmpeg fonts-dejavu-core man-db groff-base
+APT_PACKAGES := lsdvd dvdauthor genisoimage eject ffmpeg fonts-dejavu-core man-db groff-base systemd
 BENCH_APT := dvdbackup handbrake-cli
 STAMP := $(VENV)/.installed
 
@@ -51,30 +51,33 @@ man: setup
 completions: setup
 	$(BIN)/python -m digitizer.cli.docgen completions completions
 
-# install copies committed files only: no build, no network, no venv. The package goes to a
-# private folder that the launcher puts on sys.path, so no venv or pip path is baked into
-# $(PREFIX)/bin/digitizer; INSTALL_PYTHON must be able to import the dependencies
-# (click, tomli-w, sqlite-utils, tqdm, imageio-ffmpeg).
-PKGDIR := $(PREFIX)/share/digitizer
-INSTALL_PYTHON ?= /usr/bin/python3
+# install: its own venv under $(PREFIX)/lib/digitizer (Debian's Python lacks the
+# dependencies and its sqlite-utils is too old), a launcher in $(PREFIX)/bin that runs it,
+# the man pages, completions, the systemd units and the udev rule. The units are written by
+# the installed program itself (python -m digitizer.units), as `watch --print-systemd` does,
+# so they always agree; they run as $(SERVICE_USER)[:$(SERVICE_GROUP)].
+# Works with DESTDIR staging: the launcher runs the venv's python (which finds its venv by
+# its own location), never the venv's scripts, whose first lines name the staging folder.
+LIBDIR := $(PREFIX)/lib/digitizer
+SERVICE_USER ?= digitizer
+SERVICE_GROUP ?=
 install:
-	rm -rf "$(DESTDIR)$(PKGDIR)/digitizer"
-	install -d "$(DESTDIR)$(PKGDIR)/digitizer" "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/man/man1"
-	# the package tree: every .py of every subpackage, and the data files
-	cd digitizer && find . \( -name '*.py' -o -path './data/*' \) -type f -not -path '*/__pycache__/*' \
-	  -exec install -D -m 644 {} "$(DESTDIR)$(PKGDIR)/digitizer/{}" \;
-	printf '%s\n' '#!$(INSTALL_PYTHON)' '# digitizer launcher written by `make install`.' \
-	  'import sys' 'sys.path.insert(0, "$(PKGDIR)")' 'from digitizer.cli import main' \
-	  'sys.exit(main())' > "$(DESTDIR)$(PREFIX)/bin/digitizer"
+	rm -rf "$(DESTDIR)$(LIBDIR)"
+	$(PY) -m venv "$(DESTDIR)$(LIBDIR)"
+	"$(DESTDIR)$(LIBDIR)/bin/python" -m pip install -q --disable-pip-version-check --no-warn-script-location .
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/man/man1"
+	printf '%s\n' '#!/bin/sh' '# digitizer launcher written by `make install`.' \
+	  'DIGITIZER_LAUNCHER="$$0" exec "$(LIBDIR)/bin/python" -m digitizer "$$@"' \
+	  > "$(DESTDIR)$(PREFIX)/bin/digitizer"
 	chmod 755 "$(DESTDIR)$(PREFIX)/bin/digitizer"
 	install -m 644 man/*.1 "$(DESTDIR)$(PREFIX)/share/man/man1/"
 	install -D -m 644 completions/digitizer.bash "$(DESTDIR)$(PREFIX)/share/bash-completion/completions/digitizer"
 	install -D -m 644 completions/digitizer.zsh "$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_digitizer"
 	install -D -m 644 completions/digitizer.fish "$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/digitizer.fish"
-	if [ -f digitizer/data/digitizer-watch.service ]; then install -D -m 644 digitizer/data/digitizer-watch.service \
-	  "$(DESTDIR)$(PREFIX)/lib/systemd/system/digitizer-watch.service"; fi
-	if [ -f digitizer/data/60-digitizer.rules ]; then install -D -m 644 digitizer/data/60-digitizer.rules \
-	  "$(DESTDIR)$(PREFIX)/lib/udev/rules.d/60-digitizer.rules"; fi
+	"$(DESTDIR)$(LIBDIR)/bin/python" -m digitizer.units "$(DESTDIR)$(PREFIX)/lib/systemd/system" \
+	  "$(PREFIX)/bin/digitizer" "$(SERVICE_USER)" "$(SERVICE_GROUP)"
+	install -d "$(DESTDIR)$(PREFIX)/lib/udev/rules.d"
+	mv "$(DESTDIR)$(PREFIX)/lib/systemd/system/60-digitizer.rules" "$(DESTDIR)$(PREFIX)/lib/udev/rules.d/"
 
 clean:
 	rm -rf demo tests/.cache .pytest_cache

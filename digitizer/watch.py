@@ -247,11 +247,3 @@ class Watcher:
             except Exception as exc:  # noqa: BLE001
                 self.failed(ERROR, f"worker: {describe_os_error(exc)}")
                 self.stop.wait(5.0)
-
-
-DATA = Path(__file__).parent / "data"
-
-
-def service_file(name: str) -> str:
-    """The systemd units and udev rule shipped in the package (digitizer/data)."""
-    return (DATA / name).read_text(encoding="utf-8")

@@ -207,15 +207,32 @@ def test_completion_modules_stay_light():
 
 
 # -- (e) make install ---------------------------------------------------------------------
+def verify_units(root: Path, *units) -> subprocess.CompletedProcess:
+    """systemd-analyze verify in a scratch root: the installed tree plus systemd's own units
+    (so the targets a service depends on exist and ExecStart is looked up in the tree)."""
+    scratch = root.parent / (root.name + "-verify")
+    shutil.copytree(root, scratch, symlinks=True)
+    system = scratch / "usr" / "lib" / "systemd" / "system"
+    for unit in Path("/lib/systemd/system").iterdir():
+        if unit.is_file() and not (system / unit.name).exists():
+            shutil.copy2(unit, system / unit.name)
+    done = subprocess.run(["systemd-analyze", "verify", f"--root={scratch}", *units],
+                          capture_output=True, text=True, cwd=scratch)
+    shutil.rmtree(scratch)
+    return done
+
+
 def test_make_install_layout(tmp_path):
     dest = tmp_path / "dest"
     res = subprocess.run(["make", "-s", "-C", str(ROOT), "install", f"DESTDIR={dest}",
-                          "PREFIX=/usr"], capture_output=True, text=True, timeout=120)
+                          "PREFIX=/usr", "SERVICE_USER=media", "SERVICE_GROUP=media"],
+                         capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     usr = dest / "usr"
     launcher = usr / "bin" / "digitizer"
     assert os.access(launcher, os.X_OK)
-    assert 'sys.path.insert(0, "/usr/share/digitizer")' in launcher.read_text()
+    assert 'exec "/usr/lib/digitizer/bin/python" -m digitizer "$@"' in launcher.read_text()
+    assert str(dest) not in launcher.read_text()
     assert sorted(p.name for p in (usr / "share/man/man1").iterdir()) == \
         sorted(p.name for p in (ROOT / "man").glob("*.1"))
     for installed, committed in [
@@ -224,18 +241,67 @@ def test_make_install_layout(tmp_path):
         ("share/fish/vendor_completions.d/digitizer.fish", "digitizer.fish"),
     ]:
         assert (usr / installed).read_bytes() == (ROOT / "completions" / committed).read_bytes()
-    data = ROOT / "digitizer" / "data"
-    for name, where in [("digitizer-watch.service", "lib/systemd/system"),
-                        ("60-digitizer.rules", "lib/udev/rules.d")]:
-        assert (usr / where / name).exists() == (data / name).exists()
-    # the launcher runs the installed copy (the venv supplies the dependencies here)
-    code = ("import runpy, sys; sys.argv = ['digitizer', '--version']; "
-            f"runpy.run_path({str(launcher)!r}, run_name='__main__')")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=dict(clean_env(tmp_path),
-                                  PYTHONPATH=str(usr / "share" / "digitizer")),
-                         cwd=tmp_path)
+    # The venv of its own runs the program, with nothing of the developer's environment.
+    python = usr / "lib" / "digitizer" / "bin" / "python"
+    res = subprocess.run([python, "-m", "digitizer", "--version"], capture_output=True,
+                         text=True, env=clean_env(tmp_path), cwd=tmp_path)
     assert res.returncode == 0 and "0.1.0" in res.stdout, res.stderr
-    installed_pkg = usr / "share" / "digitizer" / "digitizer"
-    for module in ("cli/__init__.py", "formats/dvd.py", "steps/rip.py", "tools/run.py"):
-        assert (installed_pkg / module).read_bytes() == (ROOT / "digitizer" / module).read_bytes()
+    # Units: all installed, as the media user, starting /usr/bin/digitizer; the same text as
+    # the installed program prints.
+    system = usr / "lib" / "systemd" / "system"
+    watch, once = system / "digitizer-watch.service", system / "digitizer-once@.service"
+    assert (usr / "lib" / "udev" / "rules.d" / "60-digitizer.rules").exists()
+    for unit in (watch, once):
+        text = unit.read_text()
+        assert "ExecStart=/usr/bin/digitizer watch" in text and "User=media" in text
+        assert "Group=media" in text and "UMask=0002" in text and str(dest) not in text
+    printed = subprocess.run(
+        [python, "-m", "digitizer", "watch", "--print-systemd", "--system", "--run-as",
+         "media:media"], capture_output=True, text=True, cwd=tmp_path,
+        env=clean_env(tmp_path, DIGITIZER_LAUNCHER="/usr/bin/digitizer"))
+    assert printed.stdout == watch.read_text()
+    done = verify_units(dest, "digitizer-watch.service", "digitizer-once@sr0.service")
+    assert done.returncode == 0, done.stderr
+    launcher.unlink()  # the check is real: a unit starting a missing program fails it
+    assert verify_units(dest, "digitizer-watch.service").returncode != 0
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("wheel")
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                          "--disable-pip-version-check", "-w", str(out), str(ROOT)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    return next(out.glob("digitizer-*.whl"))
+
+
+def test_the_wheel_carries_the_packages_and_the_man_pages(wheel):
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package in ("cli", "formats", "steps", "tools"):
+        assert f"digitizer/{package}/__init__.py" in names
+    data = "digitizer-0.1.0.data/data/share/man/man1/"
+    assert {n[len(data):] for n in names if n.startswith(data)} == \
+        {p.name for p in (ROOT / "man").glob("*.1")}
+    assert not any("tests/" in n or "__pycache__" in n for n in names)
+
+
+def test_a_pipx_style_install_runs_and_has_man_pages(wheel, tmp_path):
+    # What pipx and `uv tool` do: a venv of its own, the wheel with its dependencies.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    res = subprocess.run([venv / "bin" / "python", "-m", "pip", "install", "-q",
+                          "--disable-pip-version-check", str(wheel)], capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    env = clean_env(tmp_path)
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}/usr/bin:/bin"
+    done = subprocess.run(["digitizer", "completion", "bash"], capture_output=True, text=True,
+                          env=env, cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout == (ROOT / "completions/digitizer.bash").read_text()
+    unit = subprocess.run(["digitizer", "watch", "--print-systemd"], capture_output=True,
+                          text=True, env=env, cwd=tmp_path).stdout
+    assert f"ExecStart={venv / 'bin' / 'digitizer'} watch" in unit
+    assert (venv / "share" / "man" / "man1" / "digitizer.1").exists()

@@ -262,11 +262,15 @@ def test_catalog_rebuilt_from_markers_equals_the_original(tmp_path, movie_disc, 
     assert Catalog(home / "data" / "catalog.db").dump() == before
 
 
-def test_service_files_are_printed(run_cli):
-    unit = run_cli("watch", "--print-systemd").stdout
-    assert "ExecStart=/usr/local/bin/digitizer watch" in unit and "[Install]" in unit
-    udev = run_cli("watch", "--print-udev").stdout
-    assert 'KERNEL=="sr[0-9]*"' in udev and "digitizer watch --once /dev/%I" in udev
+def test_service_files_are_printed_for_the_running_program(tmp_path):
+    unit = run(tmp_path, "watch", "--print-systemd").stdout
+    assert f"ExecStart={EXE} watch" in unit and "[Install]" in unit and "UMask=0002" in unit
+    assert "User=" not in unit and "WantedBy=default.target" in unit  # a user service
+    system = run(tmp_path, "watch", "--print-systemd", "--system", "--run-as", "media:video").stdout
+    assert "User=media" in system and "Group=video" in system
+    assert "Environment=DIGITIZER_HOME=/var/lib/digitizer" in system
+    udev = run(tmp_path, "watch", "--print-udev").stdout
+    assert 'KERNEL=="sr[0-9]*"' in udev and f"ExecStart={EXE} watch --once /dev/%I" in udev
 
 
 class MediaServer:

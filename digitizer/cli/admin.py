@@ -98,3 +98,21 @@ def catalog_events(env, fingerprint, limit):
     """
     out = output(False)
     out.emit_all(env.catalog.events(fingerprint, limit))
+
+
+@click.command(short_help="Print the shell completion script for bash, zsh or fish.")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell):
+    """Print the completion script of SHELL, for installs that did not put one in place
+    (pipx, uv tool, a venv). Commands, options, presets, drives and the fingerprints of
+    known discs complete.
+
+    \b
+    Example:
+      digitizer completion bash > ~/.local/share/bash-completion/completions/digitizer
+      digitizer completion zsh > "${fpath[1]}/_digitizer"
+      digitizer completion fish > ~/.config/fish/completions/digitizer.fish
+    """
+    from digitizer.cli import docgen
+
+    click.echo(docgen.completion_scripts()[docgen.COMPLETION_FILES[shell]], nl=False)

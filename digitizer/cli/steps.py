@@ -110,9 +110,9 @@ def transcode(env, files, preset, list_presets, as_array, table):
 @click.option("--episode", type=click.IntRange(1, 9999),
               help="Episode number of this file, or of the disc's first episode when several "
                    "files are given (default: continue after the season's highest).")
-@click.option("--extra-type", type=click.Choice(list(EXTRA_TYPES)),
-              help="Extras folder Plex and Jellyfin know (default: the title's own type when "
-                   "known, else other).")
+@click.option("--extra-type", type=click.Choice(list(EXTRA_TYPES)), metavar="TYPE",
+              help="Extras folder Plex and Jellyfin know: " + ", ".join(EXTRA_TYPES)
+                   + " (default: the title's own type when known, else other).")
 @click.option("--edition", metavar='"EDITION"',
               help='With --movie: this cut, beside the others ("Extended Edition").')
 @click.option("--part", type=click.IntRange(1, 99),
@@ -134,8 +134,8 @@ def insert(env, files, library, movie, show, season, episode, extra_type, editio
     \b
     Example:
       digitizer insert title_01.h264.mkv --movie "Big Buck Bunny (2008)"
-      digitizer insert title_04.h264.mkv --movie "Alien (1979)" --edition "Director's Cut"
-      digitizer insert title_02.h264.mkv --show "Show (2020)" --season 0 --episode 1
+      digitizer insert t4.mkv --movie "Alien (1979)" --edition "Director's Cut"
+      digitizer insert t2.mkv --show "Show (2020)" --season 0 --episode 1
       digitizer transcode - < ripped.json | digitizer insert - --show "Show (2020)" --season 1
     """
     from pathlib import Path

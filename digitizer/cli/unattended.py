@@ -95,16 +95,25 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
               help="Handle the discs present and the pending steps, then exit (cron).")
 @click.option("--workers", type=click.IntRange(1, 16),
               help="Transcode workers (default: config `transcode_workers`).")
-@click.option("--print-systemd", is_flag=True, help="Print the systemd unit and exit.")
-@click.option("--print-udev", is_flag=True, help="Print the udev rule (and the unit it starts) and exit.")
+@click.option("--print-systemd", is_flag=True,
+              help="Print the systemd unit that runs this watch and exit.")
+@click.option("--print-udev", is_flag=True,
+              help="Print the udev rule (and the unit it starts) and exit.")
+@click.option("--system", is_flag=True,
+              help="With --print-systemd: a system service running as --run-as, state in "
+                   "/var/lib/digitizer (default: a user service).")
+@click.option("--run-as", metavar="USER[:GROUP]", default="digitizer", show_default=True,
+              help="The user (and group) of a system service and of the udev-started unit.")
 @name_options
 @pass_env
-def watch(env, sources, once, workers, print_systemd, print_udev, movie, show, season):
+def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as, movie, show,
+          season):
     """Watch the drives (or the SOURCES given: drives or images). A new disc is
     fingerprinted; a known one resumes and is never ripped twice; a new one is scanned,
     its main title and extras ripped, and the drive ejected. Transcode and insert run
     from the queue meanwhile. Discs named only by a guess from their label wait in
-    `digitizer review` before insert. SIGTERM/SIGINT stop cleanly.
+    `digitizer review` before insert. SIGTERM/SIGINT stop cleanly. The units printed
+    start this very program (its path as it was run).
 
     \b
     Example:
@@ -112,16 +121,21 @@ def watch(env, sources, once, workers, print_systemd, print_udev, movie, show, s
       digitizer watch --once ~/isos/*.iso
       */10 * * * * digitizer watch --once        (crontab)
       digitizer watch --print-systemd > ~/.config/systemd/user/digitizer-watch.service
+      digitizer watch --print-systemd --system --run-as media:media
     """
+    from digitizer import units
     from digitizer import watch as watchmod
 
     if print_systemd or print_udev:
+        user, _, group = run_as.partition(":")
+        exe = units.program()
         if print_systemd:
-            click.echo(watchmod.service_file("digitizer-watch.service"), nl=False)
+            click.echo(units.watch_unit(exe, system=system, user=user, group=group or None),
+                       nl=False)
         if print_udev:
-            click.echo(watchmod.service_file("60-digitizer.rules"), nl=False)
-            click.echo("\n# and the unit it starts, digitizer-once@.service:")
-            click.echo(watchmod.service_file("digitizer-once@.service"), nl=False)
+            click.echo(units.udev_rule(), nl=False)
+            click.echo(f"\n# and the unit it starts, {units.ONCE_UNIT}:")
+            click.echo(units.once_unit(exe, user=user, group=group or None), nl=False)
         return
     from digitizer.steps.detect import normalise
 

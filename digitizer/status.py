@@ -5,34 +5,44 @@ from __future__ import annotations
 from digitizer import drives
 
 
-def collect(catalog) -> dict:
-    discs: dict[str, dict] = {}
-    running, failed, review = [], [], []
-    for row in catalog.open_work():
-        disc = discs.setdefault(row["fingerprint"], {
-            "fingerprint": row["fingerprint"], "label": row["label"],
-            "name": row["identity_name"], "steps": {}, "titles": {}})
+def collect(catalog, limit: int | None = 20) -> dict:
+    """What `status` shows. Everything unfinished is listed most recent first and paged
+    (`limit` discs, and as many running, failed and review steps; None: all), so status
+    stays quick over a catalog of any size whatever state its discs are in."""
+    summary = catalog.summary()
+    open_steps = sum(n for key, n in summary["steps"].items()
+                     if not key.endswith(("_done", "_dismissed")))
+    page, total = catalog.unfinished_discs(limit, open_steps)
+    discs: dict[str, dict] = {row["fingerprint"]: {
+        "fingerprint": row["fingerprint"], "label": row["label"], "name": row["identity_name"],
+        "steps": {}, "titles": {}} for row in page}
+    for row in catalog.steps_of(list(discs)):
+        disc = discs[row["fingerprint"]]
         # The disc's chain as its step rows record it: kind -> position.
         disc["steps"][row["kind"]] = row["position"] or 0
         disc["titles"].setdefault(str(row["title"]), {})[row["kind"]] = row["state"]
-        item = {"fingerprint": row["fingerprint"], "title": row["title"], "step": row["kind"]}
-        if row["state"] == "running":
-            running.append(dict(item, progress=row["progress"],
-                                worker=f"{row['worker_host']}:{row['worker_pid']}"))
-        elif row["state"] == "failed":
-            failed.append(dict(item, error=row["error"]))
-        elif row["state"] == "review":
-            review.append(dict(item, suggestion=row["identity_name"], label=row["label"]))
     for disc in discs.values():
         disc["steps"] = sorted(disc["steps"], key=disc["steps"].get)
-    for fp in catalog.unstarted():
+    unstarted = catalog.unstarted()
+    for fp in unstarted[:limit] if limit else unstarted:
         disc = catalog.disc(fp) or {}
         discs[fp] = {"fingerprint": fp, "label": disc.get("label"),
                      "name": disc.get("identity_name"), "steps": [], "titles": {},
                      "waiting": "scanned, not started: `digitizer resume` rips its default "
                                 "titles"}
+
+    def item(row):
+        return {"fingerprint": row["fingerprint"], "title": row["title"], "step": row["kind"]}
+
+    running = [dict(item(r), progress=r["progress"],
+                    worker=f"{r['worker_host']}:{r['worker_pid']}")
+               for r in catalog.recent_steps("running", limit)]
+    failed = [dict(item(r), error=r["error"]) for r in catalog.recent_steps("failed", limit)]
+    review = [dict(item(r), suggestion=r["identity_name"], label=r["label"])
+              for r in catalog.recent_steps("review", limit)]
     return {"drives": [drives.describe(d) for d in drives.list_drives()],
-            "summary": catalog.summary(), "discs": list(discs.values()),
+            "summary": summary, "discs": list(discs.values()),
+            "unfinished_discs": total + len(unstarted), "limit": limit,
             "running": running, "failed": failed, "review": review}
 
 
@@ -62,6 +72,10 @@ def render(state: dict) -> str:
         lines.append(f"REVIEW   {r['fingerprint'][:12]} title {r['title']}: suggested "
                      f"{_safe(r['suggestion'] or '?')!s}  (digitizer review approve "
                      f"{r['fingerprint'][:12]} --movie ...)")
+    shown = len(state["discs"])
+    if state.get("limit") and state["unfinished_discs"] > shown:
+        lines.append(f"... {state['unfinished_discs'] - shown} more unfinished disc(s); "
+                     f"`digitizer status --limit 0` shows all")
     return "\n".join(lines)
 
 

@@ -348,3 +348,28 @@ def test_watch_resume_and_review_approve_refresh_the_media_servers(tmp_path, mov
     servers.server.shutdown()
     assert len(files) == 4
     assert servers.refreshed() == ({str(Path(f).parent) for f in files}, files)
+
+
+def test_status_pages_most_recent_first(tmp_path):
+    import sqlite3
+
+    sys.path.insert(0, str(Path(__file__).parent / "bench"))
+    from gencatalog import make_catalog
+
+    db = tmp_path / "big.db"
+    make_catalog(db, discs=300, titles=3000, unfinished=0.5, seed=7)
+    con = sqlite3.connect(db)
+    unfinished = [fp for (fp,) in con.execute(
+        "SELECT fingerprint FROM discs d WHERE EXISTS (SELECT 1 FROM steps s WHERE"
+        " s.fingerprint = d.fingerprint AND s.state != 'done') ORDER BY last_seen DESC")]
+    con.close()
+    assert len(unfinished) > 100
+    env = {"DIGITIZER_CATALOG": str(db)}
+    page = json.loads(run(tmp_path, "status", "--json", "--limit", 5, **env).stdout)
+    assert [d["fingerprint"] for d in page["discs"]] == unfinished[:5]
+    assert page["unfinished_discs"] == len(unfinished)
+    assert len(page["failed"]) == 5 and len(page["review"]) == 5
+    everything = json.loads(run(tmp_path, "status", "--json", "--limit", 0, **env).stdout)
+    assert [d["fingerprint"] for d in everything["discs"]] == unfinished
+    text = run(tmp_path, "status", **env).stdout
+    assert f"... {len(unfinished) - 20} more unfinished disc(s)" in text

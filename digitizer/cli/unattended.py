@@ -149,9 +149,12 @@ def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as
 
 @click.command(short_help="Show drives, unfinished discs, running steps, failures, review.")
 @click.option("--follow", "-f", is_flag=True, help="Redraw every 2 seconds until Ctrl-C.")
+@click.option("--limit", "-n", type=click.IntRange(0), default=20, show_default=True,
+              help="Unfinished discs (and running, failed, review steps) to show, most "
+                   "recent first; 0: all.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
 @pass_env
-def status(env, follow, as_json):
+def status(env, follow, limit, as_json):
     """Show the drives and their state; every unfinished disc with, per title, how far
     rip, transcode and insert have got; running steps with progress; failures with
     their error; and titles waiting for review.
@@ -168,7 +171,7 @@ def status(env, follow, as_json):
     from digitizer import status as statusmod
 
     while True:
-        state = statusmod.collect(env.catalog)
+        state = statusmod.collect(env.catalog, limit or None)
         if as_json:
             click.echo(jsonmod.dumps(state, ensure_ascii=False))
         else:

@@ -325,6 +325,13 @@ class Bench:
             self.meta["status_catalog"] = dict(stats, seconds=round(time.perf_counter() - t0, 2))
             cases["status"] = lambda r: run(self.digitizer + ["status"], env=env,
                                             log_path=self.scratch / "status.log")
+            # the same size with nearly every disc unfinished: paging must keep it as quick
+            busy_home, busy_env = self.home()
+            make_catalog(busy_home / "data" / "catalog.db", self.args.discs, self.args.titles,
+                         unfinished=0.97)
+            cases["status_busy"] = lambda r: run(self.digitizer + ["status"], env=busy_env,
+                                                 log_path=self.scratch / "status-busy.log")
+
         res = paired(cases, self.args.cli_rounds, "cli")
         self.add("cli", "python -c pass (baseline)", med(res["pass"]), "s", runs=len(res["pass"]),
                  samples=res["pass"])
@@ -336,8 +343,12 @@ class Bench:
             self.add("cli", f"digitizer status ({c['discs']} discs, {c['titles']} titles)",
                      med(res["status"]), "s", paired_ratio(res["status"], res["pass"]),
                      "python -c pass", runs=len(res["status"]), samples=res["status"])
+            self.add("cli", f"digitizer status ({c['discs']} discs, 97 % unfinished)",
+                     med(res["status_busy"]), "s", paired_ratio(res["status_busy"], res["pass"]),
+                     "python -c pass", runs=len(res["status_busy"]), samples=res["status_busy"])
         else:
             self.add("cli", "digitizer status", "skipped: `digitizer status` does not exist yet")
+
 
     # -- 5. watch -----------------------------------------------------------------------
     def part_watch(self):

@@ -21,7 +21,10 @@ def make_catalog(path: Path, discs: int = 10_000, titles: int = 100_000, unfinis
                  seed: int = 1) -> dict:
     """A library that is mostly done: `unfinished` of the discs have titles at every stage
     (pending, running elsewhere, failed, waiting for review); all other steps are done."""
-    from digitizer.catalog import STEP_KINDS, Catalog
+    from digitizer.catalog import Catalog
+    from digitizer.formats import dvd
+
+    chain = dvd.STEPS
 
     Catalog(path).close()  # creates the tables exactly as digitizer would
     rnd = random.Random(seed)
@@ -46,9 +49,10 @@ def make_catalog(path: Path, discs: int = 10_000, titles: int = 100_000, unfinis
             title_rows.append((fp, t, "main" if t == 1 else "extra", dur, 8, int(dur * 1e6),
                                1, None, None, json.dumps(info)))
             stage = rnd.choice(STAGES) if active else ("done",) * 3
-            for kind, s in zip(STEP_KINDS, stage):
+            for position, (kind, s) in enumerate(zip(chain, stage)):
                 running = s == "running"
-                step_rows.append((fp, t, kind, s, f"/srv/staging/{label}/title_{t:02d}.mkv",
+                step_rows.append((fp, t, kind, chain[position - 1] if position else None,
+                                  position, s, f"/srv/staging/{label}/title_{t:02d}.mkv",
                                   "fail: bench" if s == "failed" else None, 1,
                                   4242 if running else None, "bench-elsewhere" if running else None,
                                   now if running else None, now if running else None,
@@ -63,9 +67,10 @@ def make_catalog(path: Path, discs: int = 10_000, titles: int = 100_000, unfinis
         con.executemany("INSERT INTO titles (fingerprint, title, role, duration, chapters, size,"
                         " selected, episode, extra_type, info) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         title_rows)
-        con.executemany("INSERT INTO steps (fingerprint, title, kind, state, output, error,"
-                        " attempts, worker_pid, worker_host, claimed_at, heartbeat, progress,"
-                        " created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", step_rows)
+        con.executemany("INSERT INTO steps (fingerprint, title, kind, after, position, state,"
+                        " output, error, attempts, worker_pid, worker_host, claimed_at,"
+                        " heartbeat, progress, created, updated)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", step_rows)
         con.executemany("INSERT INTO events (time, event, fingerprint, title, data)"
                         " VALUES (?,?,?,?,?)", event_rows)
     con.execute("ANALYZE")

@@ -61,6 +61,10 @@ class NoDisc(SourceError):
     pass
 
 
+class DamagedRead(SourceError):
+    """Sectors of the disc could not be read: what was read is kept, never taken as done."""
+
+
 class VerificationFailed(DigitizerError):
     pass
 

@@ -201,6 +201,12 @@ def video_path(library: Path, name: Name, item: dict, *, episode: int | None,
     return inside(library, path)
 
 
+def data_path(root: Path, label: str | None, created: str | None) -> Path:
+    """A data disc's image: `<root>/<Label> (<YYYY-MM-DD>).iso`."""
+    stem = safe_component(label or "", fallback="Disc")
+    return inside(root, root / f"{stem} ({created or 'undated'}).iso")
+
+
 def takes_episode_number(name: Name, item: dict) -> bool:
     return name.kind == "show" and item.get("role") in ("episode", "main", None)
 

@@ -99,7 +99,7 @@ def plan(catalog, cfg, fingerprint: str, only: list[int] | None = None) -> list[
                            path=str(found))
                 break
         _sync(catalog, fingerprint, title, row["next"], chain)
-        _sweep(catalog, cfg, folder, fingerprint, title)
+        _sweep(catalog, cfg, fmt, folder, fingerprint, title)
         for kind in chain:
             step = catalog.step(fingerprint, title, kind)
             if step["state"] in ("failed", "dismissed", "review"):
@@ -109,14 +109,16 @@ def plan(catalog, cfg, fingerprint: str, only: list[int] | None = None) -> list[
     return rows
 
 
-def _sweep(catalog, cfg, folder: Path, fingerprint: str, title: int) -> None:
+def _sweep(catalog, cfg, fmt, folder: Path, fingerprint: str, title: int) -> None:
     """Remove what a killed worker left half-written for this title: .part files and
     marker temporaries. Never while a live worker holds one of the title's steps."""
     if any(s["state"] == "running" for s in catalog.steps(fingerprint)
            if s["title"] == title):
         return
     stem = f"title_{title:02d}"
-    leftovers = list(folder.glob(f"{stem}.*part")) + list(folder.glob(f".{stem}.*.part.*"))
+    # A format that continues a failed rip (an image and its map) keeps its part.
+    leftovers = [] if fmt.RESUMES_PART else \
+        list(folder.glob(f"{stem}.*part")) + list(folder.glob(f".{stem}.*.part.*"))
     leftovers += list((cfg.path_of("transcoded") / folder.name).glob(f"{stem}.*.part"))
     for base in (folder, cfg.path_of("transcoded") / folder.name):
         markers.sweep(base, stem)
@@ -261,17 +263,18 @@ def _transcode(catalog, cfg, row: dict, name: Name) -> None:
 
 def _insert(catalog, cfg, row: dict, name: Name) -> None:
     fp, title = row["fingerprint"], row["title"]
-    if not name.certain:
+    fmt = format_of_disc(catalog, fp)
+    if fmt.NEEDS_NAME and not name.certain:
         # A guessed name: hold the title back until a person approves one.
         catalog.set_step(fp, title, "insert", state="review")
         catalog.add_event("review_waiting", fp, title, suggestion=name.name)
         row.update(next="review", suggestion=dict(name.as_dict(), certain=False))
         return
-    done = insert.insert_file(row["path"], catalog, library=cfg.path_of("library"), name=name,
+    done = insert.insert_file(row["path"], catalog, library=fmt.library_root(cfg),
+                              name=name if fmt.NEEDS_NAME else None,
                               mode=cfg.insert_mode,
                               ownership=insert.Ownership.from_config(cfg))
-    chain = format_of_disc(catalog, fp).STEPS
-    row.update(next=_after(chain, "insert"), path=done["path"])
+    row.update(next=_after(fmt.STEPS, "insert"), path=done["path"])
 
 
 def _after(chain, kind: str) -> str:

@@ -108,14 +108,14 @@ class Watcher:
         for source in sources:
             if self.stop.is_set():
                 return
-            if drives.is_block_device(source):
-                status, _ = drives.drive_status(source)
+            status = drives.drive_status(source)[0] if drives.is_block_device(source) else None
+            if status not in (None, "not_a_drive"):
                 before = self.seen.get(source)
                 self.seen[source] = status
                 if status != "disc" or before == "disc":
                     continue  # act on a disc arriving, not on one still sitting there
             elif source in self.seen:
-                continue  # an image is handled once per run
+                continue  # an image, or a block device that is no drive: once per run
             else:
                 self.seen[source] = "disc"
             self.handle(catalog, source)

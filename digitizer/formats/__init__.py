@@ -11,9 +11,15 @@ Every format is a plain module exposing:
     scan(source, cfg)       {"disc": {...}, "titles": [...], "tool_versions": {...}}; each
                             title has the keys roles.assign reads (title, duration,
                             chapters, segments, size) plus what rip needs (streams, ...)
+    assign_roles(titles, cfg)
+                            sets each title's role (video: roles.assign)
     probe(source, title, cfg)
                             measures what only decoding tells (interlacing) on a title
                             that will be ripped; sets it in the title dict
+    CATCH_ALL               True for the last format, which takes what no other reads
+    RESUMES_PART            True when a failed rip keeps its `.part` to continue from
+    NEEDS_NAME              True when the library path needs a certain name (review gate)
+    library_root(cfg)       the folder its titles are filed under
     rip(source, title, part, cfg, progress)
                             file work only: writes one title to `part` (a path), calls
                             progress(seconds done), verifies it and returns the facts
@@ -28,10 +34,10 @@ recognises a disc reads it (a catch-all format for data discs goes last).
 from __future__ import annotations
 
 from digitizer.errors import SourceError
-from digitizer.formats import dvd
+from digitizer.formats import data, dvd
 from digitizer.formats.discfs import DiscFS, open_disc
 
-REGISTRY = (dvd,)
+REGISTRY = (dvd, data)
 
 # Kinds `detect` can name before a format module exists to read them: (kind, a file only
 # that kind has). Whatever nothing recognises is "data".
@@ -39,8 +45,12 @@ _LAYOUTS = (("bluray", "BDMV/index.bdmv"),)
 
 
 def recognise(fs: DiscFS):
-    """The format module that reads this open disc, or None."""
-    return next((fmt for fmt in REGISTRY if fmt.recognises(fs)), None)
+    """The format module that reads this open disc, or None. A catch-all format (data)
+    never takes a disc of a known kind that no module reads yet (a Blu-ray is not imaged
+    as a data disc)."""
+    known_layout = any(fs.exists(path) for _, path in _LAYOUTS)
+    return next((fmt for fmt in REGISTRY if fmt.recognises(fs)
+                 and not (fmt.CATCH_ALL and known_layout)), None)
 
 
 def disc_type(fs: DiscFS) -> str:

@@ -284,6 +284,10 @@ class _ImageFS(DiscFS):
                             f"({self.size} bytes)")
         return data
 
+    def sectors(self, lba: int, count: int) -> bytes:
+        """Raw 2048-byte sectors of the image or drive (volume descriptors, say)."""
+        return self._sectors(lba, count)
+
     def _sectors(self, lba: int, count: int) -> bytes:
         if count > _CACHE_LIMIT:
             return self._pread(lba, count)

@@ -57,7 +57,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from digitizer import names
+from digitizer import names, roles
 from digitizer.errors import SourceError
 from digitizer.formats.discfs import DiscFS, Entry, MissingFile, _show
 from digitizer.tools import ffmpeg as ff
@@ -66,6 +66,9 @@ from digitizer.tools import lsdvd, run
 NAME = "dvd"
 STEPS = ("rip", "transcode", "insert")
 RIP_SUFFIX = ".mkv"
+CATCH_ALL = False
+RESUMES_PART = False  # ffmpeg cannot continue a partial MKV: a failed rip starts over
+NEEDS_NAME = True  # a movie or a show: a guessed name waits for review
 
 _VMG = "VIDEO_TS/VIDEO_TS.IFO"
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
@@ -325,6 +328,14 @@ def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
             "lpcm_converted_to_flac": any(a.get("codec") == "lpcm"
                                           for a in title.get("audio", [])),
             "tool_versions": {"ffmpeg": run.version(ffmpeg)}}
+
+
+def assign_roles(titles: list[dict], cfg) -> None:
+    roles.assign(titles, cfg.min_title_seconds)
+
+
+def library_root(cfg) -> Path:
+    return cfg.path_of("library")
 
 
 def library_path(library: Path, name, item: dict, episode: int | None,

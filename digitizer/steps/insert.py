@@ -155,17 +155,18 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
             raise UsageError(f"{path}: no such file")
         raise UsageError(f"{path}: not a verified rip or transcode (no marker beside it)")
     fp, title = info["fingerprint"], info["title"]
+    disc_type = info.get("disc_type") or (catalog.disc(fp) or {}).get("disc_type")
+    fmt = formats.by_name(disc_type)
     if name is None:
         name = Name.from_dict(catalog.name(fp))
-        if name is None:
+        if name is None and fmt.NEEDS_NAME:
             raise UsageError(f"{src.name}: no name for this disc; give --movie or --show")
     if mode not in MODES:
         raise UsageError(f"--mode must be one of {', '.join(MODES)}")
-    disc_type = info.get("disc_type") or (catalog.disc(fp) or {}).get("disc_type")
-    fmt = formats.by_name(disc_type)
-    item = {"role": info.get("role"), "title": title, "label": info.get("label"), "part": part}
+    item = {"role": info.get("role"), "title": title, "label": info.get("label"), "part": part,
+            "created": info.get("created")}
     number = None
-    if names.takes_episode_number(name, item):
+    if name is not None and names.takes_episode_number(name, item):
         if episode is None:
             def other_disc(f: Path) -> bool:
                 data = markers.artefact(f)
@@ -211,7 +212,8 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
                 dst, step="insert", fingerprint=fp, title=title, role=item["role"],
                 episode=number, input=str(src), duration=info.get("duration"),
                 source_step=info["step"], preset=info.get("preset"), label=info.get("label"),
-                disc_type=fmt.NAME, identity=name.as_dict())
+                disc_type=fmt.NAME, identity=name.as_dict() if name else None,
+                **{key: info[key] for key in ("sha256", "created") if key in info})
             ownership.apply(marker, ownership.file_mode)
             if mode == "move":
                 markers.remove(markers.sidecar(src))

@@ -66,8 +66,10 @@ def rip_title(source: str, fmt, title: dict, folder: Path, fingerprint: str, cat
         try:
             facts = fmt.rip(source, title, part, cfg, bar)
         except BaseException:
-            # A partial rip cannot be continued; a failed part is worthless.
-            part.unlink(missing_ok=True)
+            # A partial rip that cannot be continued is worthless; one that can (an image
+            # and its map) is the start of the next attempt.
+            if not fmt.RESUMES_PART:
+                part.unlink(missing_ok=True)
             raise
         finally:
             bar.close()

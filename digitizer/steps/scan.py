@@ -15,7 +15,7 @@ from digitizer.steps.fingerprint import fingerprint
 
 def scan(source: str, fmt, cfg, *, probe: bool = True) -> dict:
     result = fmt.scan(source, cfg)
-    roles.assign(result["titles"], cfg.min_title_seconds)
+    fmt.assign_roles(result["titles"], cfg)
     if probe:
         for t in result["titles"]:
             if t["role"] in roles.DEFAULT_ROLES:

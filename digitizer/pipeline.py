@@ -86,6 +86,7 @@ def plan(catalog, cfg, fingerprint: str, only: list[int] | None = None) -> list[
     folder, marker = disc_marker(catalog, fingerprint)
     fmt = format_of_disc(catalog, fingerprint)
     chain = fmt.STEPS
+    markers.sweep(folder)  # the disc marker's own temporaries, if a writer was killed
     rows = []
     for title in marker.get("selected") or []:
         if only is not None and title not in only:

@@ -6,19 +6,22 @@ one line and exits with ``exit_code``. Anything else that escapes is a bug.
 
 from __future__ import annotations
 
-# Exit codes (documented in README and man page; keep the three in step).
+# Exit codes: this table is the one the man pages print and README repeats
+# (tests/test_docs.py holds the three in step).
 OK = 0
 ERROR = 1  # generic failure: verification failed, conflict, disk full, bad input
-USAGE = 2  # bad command line or malformed JSON on stdin
+USAGE = 2  # bad command line, malformed JSON on stdin, bad config
 TOOL = 3  # an external program is missing or failed
 SOURCE = 4  # no disc in the drive, or the source is unreadable / not a disc
 INTERRUPTED = 130  # SIGINT / SIGTERM: work stopped, state left consistent
 
 EXIT_CODES = {
     OK: "success (also: nothing to do)",
-    ERROR: "error: verification failed, conflict in the library, not enough space, ...",
-    USAGE: "usage error: bad option or argument, malformed JSON input",
-    TOOL: "an external tool is missing or failed (ffmpeg, a disc reader, ...)",
+    ERROR: "error: a step failed (verification, conflict in the library, not enough space, "
+           "disk full, read-only library)",
+    USAGE: "usage error: bad option or argument, malformed JSON input, bad config",
+    TOOL: "an external tool is missing (the message names the package) or failed (its last "
+          "error line)",
     SOURCE: "no disc, or the source is unreadable or not a disc",
     INTERRUPTED: "interrupted by SIGINT/SIGTERM; re-run or `digitizer resume` continues",
 }

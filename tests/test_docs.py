@@ -305,3 +305,18 @@ def test_a_pipx_style_install_runs_and_has_man_pages(wheel, tmp_path):
                           text=True, env=env, cwd=tmp_path).stdout
     assert f"ExecStart={venv / 'bin' / 'digitizer'} watch" in unit
     assert (venv / "share" / "man" / "man1" / "digitizer.1").exists()
+
+
+def test_one_exit_code_table_for_every_command():
+    """README, the man pages and the code share one table (errors.EXIT_CODES), which every
+    command page carries."""
+    import re
+
+    from digitizer.errors import EXIT_CODES
+
+    section = (ROOT / "README.md").read_text().split("## Exit codes", 1)[1].split("\n## ")[0]
+    rows = {int(code): meaning
+            for code, meaning in re.findall(r"^\| (\d+) \| (.+) \|$", section, re.MULTILINE)}
+    assert rows == EXIT_CODES
+    for name, page in docgen.man_pages().items():
+        assert ".SH EXIT STATUS" in page, name

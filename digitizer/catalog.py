@@ -431,7 +431,7 @@ class Catalog:
     def recent_steps(self, state: str, limit: int | None = None) -> list[dict]:
         """Steps in `state` (running, failed, review), the most recently changed first."""
         sql = ("SELECT s.fingerprint, s.title, s.kind, s.error, s.progress, s.worker_pid,"
-               " s.worker_host, d.label, d.identity_name FROM steps s"
+               " s.worker_host, s.attempts, s.updated, d.label, d.identity_name FROM steps s"
                " JOIN discs d ON d.fingerprint = s.fingerprint"
                " WHERE s.state = ? ORDER BY s.updated DESC")
         args: list = [state]

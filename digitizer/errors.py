@@ -102,6 +102,12 @@ def transient(error: str | None) -> bool:
     return bool(error) and any(mark in error for mark in _TRANSIENT)
 
 
+def retry_wait(attempts: int | None, base: float) -> float:
+    """Seconds a running `watch` waits before it retries a transient failure: `base`,
+    doubling with each attempt, at most an hour (watch retries, status says when)."""
+    return min(base * 2 ** max((attempts or 1) - 1, 0), 3600)
+
+
 def warn(message: str, kind: str = "warning") -> None:
     """A one-line warning or notice on stderr: work goes on."""
     import sys

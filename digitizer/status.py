@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from digitizer import drives
+from digitizer.errors import retry_wait, transient
 
 
-def collect(catalog, limit: int | None = 20) -> dict:
+def collect(catalog, limit: int | None = 20, retry_seconds: float = 60) -> dict:
     """What `status` shows. Everything unfinished is listed most recent first and paged
     (`limit` discs, and as many running, failed and review steps; None: all), so status
     stays quick over a catalog of any size whatever state its discs are in."""
@@ -37,7 +40,12 @@ def collect(catalog, limit: int | None = 20) -> dict:
     running = [dict(item(r), progress=r["progress"],
                     worker=f"{r['worker_host']}:{r['worker_pid']}")
                for r in catalog.recent_steps("running", limit)]
-    failed = [dict(item(r), error=r["error"]) for r in catalog.recent_steps("failed", limit)]
+    # retry_at: when a running watch tries the step again (its cause may have gone), None
+    # when it stays failed until a person acts (digitizer resume --retry).
+    failed = [dict(item(r), error=r["error"],
+                   retry_at=round((r["updated"] or 0) + retry_wait(r["attempts"], retry_seconds))
+                   if transient(r["error"]) else None)
+              for r in catalog.recent_steps("failed", limit)]
     review = [dict(item(r), suggestion=r["identity_name"], label=r["label"])
               for r in catalog.recent_steps("review", limit)]
     return {"drives": [drives.describe(d) for d in drives.list_drives()],
@@ -66,8 +74,11 @@ def render(state: dict) -> str:
         lines.append(f"running  {r['fingerprint'][:12]} title {r['title']} {r['step']} "
                      f"{(r['progress'] or 0) * 100:3.0f}%  ({r['worker']})")
     for f in state["failed"]:
+        when = (f"  (a running watch retries it at "
+                f"{time.strftime('%H:%M:%S', time.localtime(f['retry_at']))})"
+                if f.get("retry_at") else "  (`digitizer resume --retry` tries it again)")
         lines.append(f"FAILED   {f['fingerprint'][:12]} title {f['title']} {f['step']}: "
-                     f"{_safe(f['error'] or '')}")
+                     f"{_safe(f['error'] or '')}{when}")
     for r in state["review"]:
         lines.append(f"REVIEW   {r['fingerprint'][:12]} title {r['title']}: suggested "
                      f"{_safe(r['suggestion'] or '?')!s}  (digitizer review approve "

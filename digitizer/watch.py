@@ -19,7 +19,7 @@ from pathlib import Path
 from digitizer import drives, identity, notify, pipeline
 from digitizer.catalog import Catalog, open_catalog
 from digitizer.errors import (ERROR, Conflict, DigitizerError, Interrupted, describe_os_error,
-                              transient, warn)
+                              retry_wait, transient, warn)
 from digitizer.names import Name, label_slug
 from digitizer.steps import claim
 
@@ -184,7 +184,7 @@ class Watcher:
         for step in catalog.steps(state="failed"):
             if not transient(step.get("error")):
                 continue
-            wait = min(base * 2 ** max((step["attempts"] or 1) - 1, 0), 3600)
+            wait = retry_wait(step["attempts"], base)
             if now - (step["updated"] or 0) >= wait:
                 catalog.set_step(step["fingerprint"], step["title"], step["kind"],
                                  state="pending")

@@ -42,6 +42,10 @@ def test_a_failed_insert_is_counted_and_a_running_watch_retries_it(tmp_path, mov
     status = json.loads(run(home, "status", "--json", DIGITIZER_LIBRARY=str(lib)).stdout)
     assert len(status["failed"]) == 4 and all("Not a directory" in f["error"]
                                               for f in status["failed"])
+    # status says that a running watch will try again, and when
+    assert all(f["retry_at"] > time.time() - 60 for f in status["failed"]), status["failed"]
+    text = run(home, "status", DIGITIZER_LIBRARY=str(lib)).stdout
+    assert text.count("a running watch retries it at") == 4, text
     assert {s["kind"]: s["state"] for s in catalog(home).steps()}["transcode"] == "done"
     # A long-running watch keeps going and retries once the cause has gone.
     proc = subprocess.Popen([EXE, "watch", "--movie", MOVIE],

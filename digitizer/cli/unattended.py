@@ -171,7 +171,7 @@ def status(env, follow, limit, as_json):
     from digitizer import status as statusmod
 
     while True:
-        state = statusmod.collect(env.catalog, limit or None)
+        state = statusmod.collect(env.catalog, limit or None, env.cfg.retry_seconds)
         if as_json:
             click.echo(jsonmod.dumps(state, ensure_ascii=False))
         else:

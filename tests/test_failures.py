@@ -137,6 +137,17 @@ def test_piped_json_never_decides_where_files_are_written(run_cli, movie_disc, h
     assert Path(r.objects[0]["path"]).parent.parent == home / "data" / "staging"
 
 
+def test_a_piped_path_never_decides_where_transcode_writes(run_cli, movie_disc, home):
+    [ripped] = run_cli("rip", movie_disc.iso, "--title", 3).objects
+    disc = Path(ripped["path"]).parent
+    (disc / "sub").mkdir()
+    roundabout = disc / "sub" / ".." / Path(ripped["path"]).name
+    r = run_cli("transcode", "-", "--preset", "copy", input=json.dumps({"path": str(roundabout)}))
+    assert r.code == 0, r
+    [done] = r.objects
+    assert Path(done["path"]).parent == home / "data" / "transcoded" / disc.name
+
+
 def test_a_very_long_non_ascii_name_fits_the_file_system(tmp_path, movie_disc):
     home = tmp_path / "h"
     name = "漢" * 300 + " (2000)"

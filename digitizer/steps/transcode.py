@@ -217,7 +217,10 @@ def transcode(path: str, catalog, cfg, *, preset_name: str | None = None,
     fp, title = rip["fingerprint"], rip["title"]
     preset = get_preset(preset_name or cfg.preset, cfg.presets)
     ffmpeg = ff.binary(cfg.ffmpeg)
-    folder = cfg.path_of("transcoded") / src.parent.name
+    # The output folder is the disc's folder name under the configured one: from the catalog,
+    # else from the real path (never `..` or whatever a piped path spells).
+    disc_folder = (catalog.disc(fp) or {}).get("folder")
+    folder = cfg.path_of("transcoded") / Path(disc_folder or src.resolve().parent).name
     folder.mkdir(parents=True, exist_ok=True)
     extra = {k: rip.get(k) for k in ("role", "episode", "label", "disc_type")}
     got = transcode_file(src, fingerprint=fp, title=title, folder=folder, preset=preset,

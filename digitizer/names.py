@@ -22,6 +22,9 @@ _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 # short hash of the whole, so two long names that share their start stay apart and the
 # same name always gives the same cut.
 MAX_BYTES = 200
+# A file's whole name: 255 less what its marker and the marker's temporary add around it
+# (".NAME.digitizer.json" written as "..NAME.digitizer.json.tmp-PID").
+FILE_BYTES = 255 - len("..digitizer.json.tmp-4194304")
 
 
 def fit(text: str, max_bytes: int = MAX_BYTES) -> str:
@@ -109,14 +112,17 @@ class Name:
 
     @property
     def folder(self) -> str:
-        """The name as a folder; a name too long is cut before its "(Year)", which the
-        media servers need to match it."""
+        return self.fitted(MAX_BYTES)
+
+    def fitted(self, max_bytes: int) -> str:
+        """The name as a path component of at most `max_bytes`; a name too long is cut
+        before its "(Year)", which the media servers need to match it."""
         safe = safe_component(self.name, fallback="", max_bytes=10_000)
         m = _YEAR.search(safe)
-        if m and len(safe.encode()) > MAX_BYTES:
+        if m and len(safe.encode()) > max_bytes:
             year = " " + m.group(0).strip()
-            return fit(safe[:m.start()].rstrip(), MAX_BYTES - len(year.encode())) + year
-        return fit(safe)
+            return fit(safe[:m.start()].rstrip(), max_bytes - len(year.encode())) + year
+        return fit(safe, max_bytes)
 
     def as_dict(self) -> dict:
         """The form kept in disc markers and printed as JSON."""
@@ -183,13 +189,15 @@ def video_path(library: Path, name: Name, item: dict, *, episode: int | None,
     if name.kind == "movie":
         base = library / "Movies" / name.folder
         if role in ("main", None):
-            stem = name.folder
+            tags = ""
             if name.edition:
                 edition = safe_component(name.edition, max_bytes=40)
-                stem += f" - {edition} {{edition-{edition}}}"
+                tags += f" - {edition} {{edition-{edition}}}"
             if item.get("part"):
-                stem += f" - pt{item['part']}"
-            path = base / f"{stem}.mkv"
+                tags += f" - pt{item['part']}"
+            # the title gives way to fit FILE_BYTES, never the tags
+            stem = name.fitted(min(MAX_BYTES, FILE_BYTES - len(f"{tags}.mkv".encode())))
+            path = base / f"{stem}{tags}.mkv"
         else:
             path = base / folder_type / tail
     else:

@@ -162,6 +162,17 @@ def test_a_very_long_non_ascii_name_fits_the_file_system(tmp_path, movie_disc):
     assert library_files(home) == {movie: library_files(home)[movie]} and again.returncode == 0
 
 
+def test_a_long_name_with_an_edition_fits_the_file_system(run_cli, movie_disc, home):
+    [ripped] = run_cli("rip", movie_disc.iso, "--title", 1).objects
+    [coded] = run_cli("transcode", ripped["path"], "--preset", "copy").objects
+    r = run_cli("insert", coded["path"], "--movie", "漢" * 300 + " (2000)", "--edition", "版" * 40)
+    assert r.code == 0, r
+    [done] = r.objects
+    path = Path(done["path"])
+    assert path.is_file() and all(len(part.encode()) <= 255 for part in path.parts)
+    assert path.name.endswith(".mkv") and "(2000)" in path.name
+
+
 def test_a_newline_in_the_volume_label_is_just_data(run_cli):
     from conftest import CACHE
     from sample_disc import build_dvd

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PREFIX ?= /usr/local
 DESTDIR ?=
 # Debian packages the project runs or builds sample discs with.
-APT_PACKAGES := lsdvd dvdauthor genisoimage eject ffmpeg fonts-dejavu-core man-db groff-base systemd gddrescue
+APT_PACKAGES := lsdvd cd-paranoia dvdauthor genisoimage eject ffmpeg fonts-dejavu-core man-db groff-base systemd gddrescue
 BENCH_APT := dvdbackup handbrake-cli
 STAMP := $(VENV)/.installed
 

@@ -25,6 +25,9 @@ KEYS: dict[str, str] = {
     "catalog": "SQLite catalog path",
     "ffmpeg": "ffmpeg binary (empty: imageio-ffmpeg's bundled ffmpeg 9)",
     "lsdvd": "lsdvd binary",
+    "cd_paranoia": "cd-paranoia binary (reads audio CDs and CUE/BIN images)",
+    "cd_read_retries": "times an audio CD track is read again when its test and copy reads "
+                       "differ, before the track fails",
     "eject": "eject binary",
     "ddrescue": "GNU ddrescue binary (images data discs)",
     "image_retries": "retry passes over unreadable areas when an image is resumed",
@@ -80,6 +83,8 @@ def _defaults() -> dict:
         "catalog": str(data / "catalog.db"),
         "ffmpeg": "",
         "lsdvd": "lsdvd",
+        "cd_paranoia": "cd-paranoia",
+        "cd_read_retries": 2,
         "eject": "eject",
         "ddrescue": "ddrescue",
         "image_retries": 3,

@@ -49,11 +49,21 @@ def resolve(catalog, cfg, fingerprint: str, label: str | None, titles: list[dict
     name = given or from_config(cfg, seen_as, label)
     if name is None:
         known = Name.from_dict(catalog.name(fingerprint))
-        if known is not None:
+        if known is not None and known.certain:
             return known
-        name = suggest(label, any(t.get("role") == "episode" for t in titles))
+        name = _from_format(catalog, fingerprint, titles) or known or \
+            suggest(label, any(t.get("role") == "episode" for t in titles))
     record(catalog, fingerprint, name)
     return name
+
+
+def _from_format(catalog, fingerprint: str, titles: list[dict]) -> Name | None:
+    """A name the disc itself carries (an audio CD's CD-TEXT)."""
+    from digitizer import formats
+
+    fmt = formats.by_name((catalog.disc(fingerprint) or {}).get("disc_type"))
+    named = getattr(fmt, "disc_name", None)
+    return named(titles) if named else None
 
 
 def record(catalog, fingerprint: str, name: Name) -> None:

@@ -73,14 +73,15 @@ def label_slug(label: str | None, fallback: str = "disc", max_len: int = 40) -> 
 # -- what a disc is called ------------------------------------------------------------
 # Where a name came from, and which sources are sure enough to insert under: a name typed
 # by a person or given in the config is; a guess from the volume label ("label") is not.
-CERTAIN_SOURCES = ("cli", "config", "review", "catalog")
-KINDS = ("movie", "show")
+CERTAIN_SOURCES = ("cli", "config", "review", "catalog", "cdtext", "musicbrainz")
+KINDS = ("movie", "show", "album")
 _YEAR = re.compile(r"\((\d{4})\)\s*$")
 
 
 @dataclass(frozen=True)
 class Name:
-    """A disc's library name: a movie, or a season of a show."""
+    """A disc's library name: a movie, a season of a show, or an album ("Album Artist -
+    Album (Year)")."""
 
     kind: str
     name: str  # as the library shows it, "Title (Year)"; made safe when a path is built
@@ -90,12 +91,12 @@ class Name:
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise UsageError(f"a name is a movie or a show, not {self.kind!r}")
+            raise UsageError(f"a name is a movie, a show or an album, not {self.kind!r}")
         if not safe_component(self.name, fallback=""):
             raise UsageError(f"{self.name!r} is not usable as a library name")
         if self.kind == "show" and self.season is None:
             object.__setattr__(self, "season", 1)
-        if self.kind == "movie":
+        if self.kind in ("movie", "album"):
             object.__setattr__(self, "season", None)
         if self.edition is not None and (self.kind != "movie" or
                                          not safe_component(self.edition, fallback="")):
@@ -230,3 +231,30 @@ def highest_episode(library: Path, name: Name, other_than) -> int:
             if m and int(m.group(1)) == name.season and other_than(f):
                 highest = max(highest, int(m.group(2)))
     return highest
+
+
+# -- music (Plex and Jellyfin read tags first; both expect this layout) -----------------
+#   Music/<Album Artist>/<Album> (<Year>)/<NN> - <Title>.flac          (year when known)
+#   Music/<Album Artist>/<Album> (<Year>)/Disc N/<NN> - <Title>.flac   (multi-disc sets)
+#   Music/Various Artists/<Album>/...                                   (compilations)
+VARIOUS_ARTISTS = "Various Artists"
+
+
+def album_parts(name: Name) -> tuple[str, str]:
+    """(album artist, "Album (Year)") of an album name "Artist - Album (Year)"."""
+    artist, sep, album = name.name.partition(" - ")
+    if not sep:
+        return "Unknown Artist", name.name
+    return artist.strip(), album.strip()
+
+
+def music_path(library: Path, name: Name, item: dict) -> Path:
+    if name.kind != "album":
+        raise UsageError(f"an audio CD is filed as an album, not a {name.kind} "
+                         "(review approve FP --album \"Artist - Album (Year)\")")
+    artist, album = album_parts(name)
+    folder = library / "Music" / safe_component(artist) / safe_component(album)
+    if item.get("disc_total", 1) > 1:
+        folder = folder / f"Disc {item.get('disc_number') or 1}"
+    title = safe_component(item.get("track_title") or f"Track {item['title']:02d}")
+    return inside(library, folder / f"{item['title']:02d} - {title}.flac")

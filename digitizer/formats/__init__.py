@@ -27,6 +27,15 @@ Every format is a plain module exposing:
     library_path(library, name, item, episode, extra_type)
                             where a finished title goes (names.py holds the layouts)
 
+A format whose discs have no file system (an audio CD: a TOC, no files) also exposes
+
+    open_source(source)     an open disc-like object (source, kind, label, bytes_read,
+                            exists(path), a context manager) when `source` is its kind (a
+                            CUE sheet, a drive whose disc status says audio), else None;
+                            its recognises/read_ids take that object instead of a DiscFS
+
+`open_source(source)` below tries those first, then opens the DiscFS.
+
 No classes, no plugin loader: `REGISTRY` is the ordered list, and the first format that
 recognises a disc reads it (a catch-all format for data discs goes last).
 """
@@ -34,14 +43,26 @@ recognises a disc reads it (a catch-all format for data discs goes last).
 from __future__ import annotations
 
 from digitizer.errors import SourceError
-from digitizer.formats import data, dvd
+from digitizer.formats import cd, data, dvd
 from digitizer.formats.discfs import DiscFS, open_disc
 
-REGISTRY = (dvd, data)
+REGISTRY = (dvd, cd, data)
 
 # Kinds `detect` can name before a format module exists to read them: (kind, a file only
 # that kind has). Whatever nothing recognises is "data".
 _LAYOUTS = (("bluray", "BDMV/index.bdmv"),)
+
+
+def open_source(source: str):
+    """The open disc at `source`: a format's own (an audio CD has no file system), else
+    its DiscFS. SourceError (NoDisc for an empty drive) when it cannot be read."""
+    for fmt in REGISTRY:
+        opener = getattr(fmt, "open_source", None)
+        if opener is not None:
+            opened = opener(source)
+            if opened is not None:
+                return opened
+    return open_disc(source)
 
 
 def recognise(fs: DiscFS):
@@ -64,7 +85,7 @@ def disc_type(fs: DiscFS) -> str:
 def format_of(source: str, fs: DiscFS | None = None):
     """The format module for a source; SourceError when no format reads it."""
     if fs is None:
-        with open_disc(source) as opened:
+        with open_source(source) as opened:
             return format_of(source, opened)
     fmt = recognise(fs)
     if fmt is None:

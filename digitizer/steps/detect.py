@@ -6,7 +6,6 @@ import os
 
 from digitizer import drives, formats
 from digitizer.errors import NoDisc
-from digitizer.formats.discfs import open_disc
 
 
 def detect(source: str) -> dict:
@@ -19,14 +18,14 @@ def detect(source: str) -> dict:
         if info["status"] == "not_a_drive":
             info["status"] = "disc"  # a block device holding an image (loop device, USB stick)
         try:
-            with open_disc(source) as fs:
+            with formats.open_source(source) as fs:
                 info["label"] = fs.label
                 info["disc_type"] = info["disc_type"] or formats.disc_type(fs)
                 info["status"] = "disc"
         except NoDisc:
             info.update(status="no_disc", label=None)
         return info
-    with open_disc(source) as fs:
+    with formats.open_source(source) as fs:
         return {"source": source, "kind": fs.kind, "status": "disc",
                 "disc_type": formats.disc_type(fs), "label": fs.label}
 

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 from digitizer import formats, markers
-from digitizer.formats.discfs import open_disc
 from digitizer.names import inside, label_slug
 
 
@@ -23,7 +22,7 @@ def disc_folder(staging: Path, label: str | None, fingerprint: str) -> Path:
 
 def read_ids(source: str) -> dict:
     t0 = time.perf_counter()
-    with open_disc(source) as fs:
+    with formats.open_source(source) as fs:
         fmt = formats.format_of(source, fs)
         got = fmt.read_ids(fs)
         return {"source": source, "kind": fs.kind, "disc_type": fmt.NAME, "label": fs.label,

@@ -164,7 +164,7 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
     if mode not in MODES:
         raise UsageError(f"--mode must be one of {', '.join(MODES)}")
     item = {"role": info.get("role"), "title": title, "label": info.get("label"), "part": part,
-            "created": info.get("created")}
+            "created": info.get("created"), "track_title": info.get("track_title")}
     number = None
     if name is not None and names.takes_episode_number(name, item):
         if episode is None:

@@ -1,5 +1,10 @@
 """The catalog: the one module that touches SQLite (through sqlite-utils).
 
+sqlite-utils costs about as much to import as Python takes to start, so the paths every
+short command takes (opening an up-to-date catalog, recording a disc, reading a disc's
+progress, adding an event) use the sqlite3 connection directly, and sqlite-utils is
+imported on first use of `db` (migrations, rows_where, upserts of the longer steps).
+
 It is the fast index and the history; the sidecar markers are the truth, and
 `rebuild_from` recreates everything but the event history from them. WAL plus a busy
 timeout let several `watch` processes and drives share one file; multi-statement operations
@@ -10,13 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # Each step row records its predecessor (`after`, NULL for the first step of a chain) and
 # its place in the chain (`position`): the formats declare their chains (formats/*.STEPS),
@@ -25,6 +31,11 @@ import sqlite_utils
 # insert waits in review while the disc's name is only a guess.
 STEP_STATES = ("pending", "running", "done", "failed", "review", "dismissed")
 STALE_SECONDS = 120  # a claim on another host without a heartbeat for this long is dead
+
+
+def _hostname() -> str:
+    # gethostname(2) is the kernel's nodename; os has it without importing socket.
+    return os.uname().nodename
 
 
 def now() -> float:
@@ -89,29 +100,50 @@ class Catalog:
         self.path = Path(path)
         self.listener = listener  # called with each event (notifications)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
-                               check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA busy_timeout = 30000")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        if self.db.journal_mode != "wal":
-            self.db.enable_wal()
-        self.migrate()
+        self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
+                                    check_same_thread=False)
+        self._db = None
+        self.conn.execute("PRAGMA busy_timeout = 30000")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self.conn.execute("PRAGMA journal_mode = wal")
+        if self._pending_migrations():
+            self.migrate()
+
+    @property
+    def db(self) -> "sqlite_utils.Database":
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
+    def _rows(self, sql: str, args=()) -> list[dict]:
+        cur = self.conn.execute(sql, args)
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def _pending_migrations(self) -> bool:
+        try:
+            done = {r[0] for r in self.conn.execute("SELECT name FROM migrations")}
+        except sqlite3.OperationalError:  # no migrations table yet: a new catalog
+            return True
+        return any(name not in done for name, _ in MIGRATIONS)
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     @contextmanager
     def _tx(self):
         # IMMEDIATE takes the write lock up front, so the busy timeout applies here rather
         # than failing later with "database is locked" on the lock upgrade.
-        self.db.execute("BEGIN IMMEDIATE")
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self.conn.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        self.conn.execute("COMMIT")
 
     # -- migrations -------------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -135,7 +167,9 @@ class Catalog:
                   **data) -> dict:
         row = {"time": now(), "event": event, "fingerprint": fingerprint, "title": title,
                "data": json.dumps(data, sort_keys=True)}
-        self.db["events"].insert(row)
+        self.conn.execute("INSERT INTO events (time, event, fingerprint, title, data)"
+                          " VALUES (?, ?, ?, ?, ?)",
+                          [row["time"], event, fingerprint, title, row["data"]])
         if self.listener is not None:
             self.listener(dict(row, data=data))
         return row
@@ -166,14 +200,21 @@ class Catalog:
                 row["folder"] = folder
             if not known:
                 row["first_seen"] = row["last_seen"]
-            self.db["discs"].upsert(row, pk="fingerprint")
+                cols = ", ".join(row)
+                self.conn.execute(f"INSERT INTO discs ({cols}) VALUES"
+                                  f" ({', '.join('?' * len(row))})", list(row.values()))
+            else:
+                sets = ", ".join(f"{k} = ?" for k in row if k != "fingerprint")
+                self.conn.execute(f"UPDATE discs SET {sets} WHERE fingerprint = ?",
+                                  [v for k, v in row.items() if k != "fingerprint"]
+                                  + [fingerprint])
         return known
 
     def disc(self, fingerprint: str) -> dict | None:
-        try:
-            row = self.db["discs"].get(fingerprint)
-        except sqlite_utils.db.NotFoundError:
+        rows = self._rows("SELECT * FROM discs WHERE fingerprint = ?", [fingerprint])
+        if not rows:
             return None
+        row = rows[0]
         return dict(row, ids=json.loads(row["ids"] or "{}"))
 
     def find_discs(self, prefix: str) -> list[dict]:
@@ -246,9 +287,9 @@ class Catalog:
             if val is not None:
                 clauses.append(f"{col} = ?")
                 args.append(val)
-        where = " AND ".join(clauses) or None
-        return list(self.db["steps"].rows_where(where, args,
-                                                order_by="fingerprint, title, position"))
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self._rows(f"SELECT * FROM steps{where} ORDER BY fingerprint, title, position",
+                          args)
 
     def step(self, fingerprint: str, title: int, kind: str) -> dict | None:
         rows = self.steps(fingerprint, kind=kind)
@@ -272,7 +313,7 @@ class Catalog:
         `kind`, or with `following` any step but the first of a chain (the queue `watch`'s
         workers run; the first step reads the disc), later steps first so titles finish."""
         pid = pid or os.getpid()
-        host = host or socket.gethostname()
+        host = host or _hostname()
         sql = "SELECT s.* FROM steps s WHERE s.state = 'pending'" + self._RUNNABLE
         args: list = []
         if kind:
@@ -330,7 +371,7 @@ class Catalog:
         On this host a worker is dead when its pid no longer exists (or has been reused by a
         process started after the claim); on other hosts, when its heartbeat is too old.
         """
-        host = host or socket.gethostname()
+        host = host or _hostname()
         alive = alive or _pid_alive
         released = []
         with self._tx():
@@ -352,7 +393,7 @@ class Catalog:
         cur = self.db.execute(
             "UPDATE steps SET state = 'pending', worker_pid = NULL, updated = ?"
             " WHERE state = 'running' AND worker_pid = ? AND worker_host = ?",
-            [now(), pid or os.getpid(), host or socket.gethostname()])
+            [now(), pid or os.getpid(), host or _hostname()])
         return cur.rowcount
 
     def retry_failed(self, fingerprint: str | None = None) -> int:

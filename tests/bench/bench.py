@@ -205,14 +205,26 @@ class Bench:
         cases = {"pass": lambda r: run([self.py, "-c", "pass"])}
         for k, src in sources.items():
             cases[k] = lambda r, src=src: self.digi("fingerprint", src, log_name="fp.log")[0]
+        # The usual case: the catalog exists (made by the first command ever run), so no
+        # migration runs and sqlite-utils is not imported.
+        _, made, _ = self.digi("fingerprint", disc.iso, log_name="fp.log", keep_home=True)
+        made_env = dict(self.env, DIGITIZER_HOME=str(made))
+        cases["ISO, catalog exists"] = lambda r: run(self.digitizer + ["fingerprint", disc.iso],
+                                                     env=made_env)
         res = paired(cases, self.args.cli_rounds, "fingerprint")
         self.add("fingerprint", "python -c pass (baseline)", med(res["pass"]), "s",
                  extra=f"rchar {med(res['pass'], 'rchar') / 1024:.0f} KiB", runs=len(res["pass"]),
                  samples=res["pass"])
-        for k in sources:
-            self.add("fingerprint", f"digitizer fingerprint {k} (whole process, fresh home)",
+        for k in (*sources, "ISO, catalog exists"):
+            home = "" if k.endswith("exists") else ", fresh home"
+            self.add("fingerprint", f"digitizer fingerprint {k} (whole process{home})",
                      med(res[k]), "s", paired_ratio(res[k], res["pass"]), "python -c pass",
                      runs=len(res[k]), samples=res[k])
+            self.add("fingerprint", f"CPU (user+sys): digitizer fingerprint {k}",
+                     med(res[k], "cpu"), "s", paired_ratio(res[k], res["pass"], "cpu"),
+                     "python -c pass")
+            if k.endswith("exists"):
+                continue
             self.add("fingerprint", f"bytes read (rchar, whole process): {k}",
                      med(res[k], "rchar"), "B", paired_ratio(res[k], res["pass"], "rchar"),
                      "python -c pass")
@@ -338,6 +350,8 @@ class Bench:
         self.add("cli", "digitizer --help", med(res["help"]), "s",
                  paired_ratio(res["help"], res["pass"]), "python -c pass", runs=len(res["help"]),
                  samples=res["help"])
+        self.add("cli", "CPU (user+sys): digitizer --help", med(res["help"], "cpu"), "s",
+                 paired_ratio(res["help"], res["pass"], "cpu"), "python -c pass")
         if "status" in res:
             c = self.meta["status_catalog"]
             self.add("cli", f"digitizer status ({c['discs']} discs, {c['titles']} titles)",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -63,11 +64,19 @@ def _reap_orphans(timeout: float = 10.0) -> None:
             time.sleep(0.01)
 
 
+def children_cpu() -> float:
+    """User+system CPU seconds of every reaped descendant: less sensitive than wall time to
+    the other jobs of a shared machine (they take turns, they do not add work)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def run(argv: list, *, env: dict | None = None, cwd=None, log_path=None, check: bool = True) -> dict:
     """Run a command to completion: wall seconds, exit code and whole-tree read counters."""
     argv = [str(a) for a in argv]
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL
     before = self_io()
+    cpu0 = children_cpu()
     t0 = time.perf_counter()
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
@@ -80,7 +89,8 @@ def run(argv: list, *, env: dict | None = None, cwd=None, log_path=None, check: 
             out.close()
     _reap_orphans()
     after = self_io()
-    res = {"seconds": seconds, "rc": rc, "rchar": after["rchar"] - before["rchar"],
+    res = {"seconds": seconds, "rc": rc, "cpu": children_cpu() - cpu0,
+           "rchar": after["rchar"] - before["rchar"],
            "read_bytes": after.get("read_bytes", 0) - before.get("read_bytes", 0)}
     if check and rc != 0:
         raise BenchError(f"{Path(argv[0]).name} exited {rc}: {tail(log_path)}")

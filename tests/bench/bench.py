@@ -308,6 +308,15 @@ class Bench:
             self.add("transcode", f"speed: {labels[name]}", frames / s, "fps",
                      paired_ratio(res["bare"], res[name]), "bare", extra, runs=len(res[name]),
                      samples=res[name])
+        if "handbrake" in res:
+            # the question: is digitizer at least as fast as HandBrake (>= 1.0)?
+            self.add("transcode", "speed: digitizer / HandBrakeCLI (fps ratio, paired)",
+                     paired_ratio(res["handbrake"], res["digitizer"]), "x",
+                     extra="CPU (user+sys) ratio HandBrake/digitizer "
+                           f"{paired_ratio(res['handbrake'], res['digitizer'], 'cpu'):.3f}")
+        for name in res:
+            self.add("transcode", f"CPU (user+sys, process tree): {name}", med(res[name], "cpu"),
+                     "s", paired_ratio(res[name], res["bare"], "cpu"), "bare")
         for name in res:
             self.add("transcode", f"output size: {name}", med(res[name], "size"), "B",
                      med(res[name], "size") / med(res["bare"], "size"), "bare")

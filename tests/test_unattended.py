@@ -162,9 +162,17 @@ def test_watch_once_over_a_folder_of_images(tmp_path, movie_disc, episode_disc):
     waiting = [json.loads(l) for l in run(home, "review").stdout.splitlines()]
     assert [w["label"] for w in waiting] == ["DIGITIZER_TEST"]
     assert waiting[0]["suggestion"]["name"] == "Digitizer Test"
-    approved = run(home, "review", "approve", waiting[0]["fingerprint"][:8], "--movie", MOVIE)
+    fp = waiting[0]["fingerprint"]
+    extras = [t["title"] for t in Catalog(home / "data" / "catalog.db").titles(fp) if t["role"] == "extra"]
+    # The type of one extra, known at review: it goes to its own folder, the rest to Other.
+    approved = run(home, "review", "approve", fp[:8], "--movie", MOVIE,
+                   "--extra-type", f"{extras[0]}=featurette")
     assert len(approved.stdout.splitlines()) == 4
     assert (lib / "Movies" / MOVIE / f"{MOVIE}.mkv").exists()
+    paths = {json.loads(l)["title"]: Path(json.loads(l)["path"])
+             for l in approved.stdout.splitlines()}
+    assert paths[extras[0]].parent == lib / "Movies" / MOVIE / "Featurettes"
+    assert all(paths[t].parent.name == "Other" for t in extras[1:])
     events = [json.loads(l)["event"] for l in hook_log.read_text().split("\n") if l.strip()]
     assert {"disc_detected", "title_inserted", "review_waiting", "disc_done"} <= set(events)
     status = json.loads(run(home, "status", "--json").stdout)

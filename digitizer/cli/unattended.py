@@ -9,6 +9,7 @@ import click
 from digitizer.cli.common import Env, json_option, name_options, output, pass_env
 from digitizer.cli.complete import complete_fingerprints, complete_sources
 from digitizer.errors import DigitizerError
+from digitizer.names import EXTRA_TYPES
 
 
 # -- resume / watch / status / review -------------------------------------------------
@@ -216,9 +217,12 @@ def review(ctx, as_array, table):
 @review.command("approve", short_help="Name a disc and insert its waiting titles.")
 @click.argument("fingerprint", shell_complete=complete_fingerprints)
 @name_options
+@click.option("--extra-type", "extra_types", multiple=True, metavar="TITLE=TYPE",
+              help="The extras folder of one title (repeat for several): " + ", ".join(
+                  EXTRA_TYPES) + "; kept with the disc's record, so a later resume agrees.")
 @json_option
 @pass_env
-def review_approve(env, fingerprint, movie, show, season, as_array, table):
+def review_approve(env, fingerprint, movie, show, season, extra_types, as_array, table):
     """Give a disc its library name (or accept the suggestion with neither option) and
     insert its titles that were waiting.
 
@@ -226,6 +230,7 @@ def review_approve(env, fingerprint, movie, show, season, as_array, table):
     Example:
       digitizer review approve 0bff7fd7 --movie "Big Buck Bunny (2008)"
       digitizer review approve 5e94 --show "Some Show (2020)" --season 2
+      digitizer review approve 0bff --movie "Alien (1979)" --extra-type 3=trailer
     """
     from digitizer import pipeline
 
@@ -240,12 +245,32 @@ def review_approve(env, fingerprint, movie, show, season, as_array, table):
         if known is None:
             raise click.UsageError("give --movie or --show")
         name = Name(known.kind, known.name, known.season, source="review")
+    types = _extra_types(extra_types)
+    unknown = set(types) - {t["title"] for t in cat.titles(fp)}
+    if unknown:
+        raise click.BadParameter(f"no title {min(unknown)} on this disc",
+                                 param_hint="--extra-type")
     identity.record(cat, fp, name)  # a reviewed name is certain: the titles go on
+    for title, kind in types.items():
+        cat.set_title(fp, title, extra_type=kind)
     cat.add_event("review_approved", fp, name=name.name)
     out = output(as_array, table, ["fingerprint", "title", "next", "path", "error"],
                  rows=_short_fingerprint)
     pipeline.run_disc(cat, env.cfg, fp, emit=out.emit, do_rip=False)
     out.close()
+
+
+def _extra_types(given: tuple[str, ...]) -> dict[int, str]:
+    """--extra-type 3=trailer ... as {3: "trailer"}; anything else is a usage error."""
+    types = {}
+    for text in given:
+        title, _, kind = text.partition("=")
+        kind = kind.strip().lower()
+        if not title.strip().isdigit() or kind not in EXTRA_TYPES:
+            raise click.BadParameter(f"{text!r} is not TITLE=TYPE with TYPE one of "
+                                     + ", ".join(EXTRA_TYPES), param_hint="--extra-type")
+        types[int(title)] = kind
+    return types
 
 
 def _short_fingerprint(obj: dict) -> list[dict]:

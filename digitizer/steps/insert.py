@@ -175,8 +175,11 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
             number = names.highest_episode(library, name, other_disc) + (info.get("episode") or 1)
         else:
             number = episode
-    dst = fmt.library_path(library, name, item, number,
-                           extra_type or info.get("extra_type") or "other")
+    # The extras type: given now, else kept with the title (a marker, or the disc's record
+    # in the catalog, set by `review approve --extra-type` or an earlier insert), else Other.
+    known = next((t.get("extra_type") for t in catalog.titles(fp) if t["title"] == title), None)
+    extra_type = extra_type or info.get("extra_type") or known or "other"
+    dst = fmt.library_path(library, name, item, number, extra_type)
     result = {"fingerprint": fp, "title": title, "step": "insert", "input": str(src),
               "role": item["role"], "library": str(library), "episode": number}
     with claimed(catalog, fp, title, "insert", chain_of(catalog, fp, disc_type)) as step:
@@ -220,6 +223,9 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
             catalog.finish(step["id"], str(dst))
         if number is not None:
             catalog.set_title(fp, title, episode=number)
+        if extra_type != "other" and extra_type != known and item["role"] not in ("main",
+                                                                                 "episode"):
+            catalog.set_title(fp, title, extra_type=extra_type)
     catalog.add_event("insert_skipped" if placed is Placed.SKIPPED else "title_inserted",
                       fp, title, path=str(dst))
     result.update(path=str(dst), skipped=placed is Placed.SKIPPED,

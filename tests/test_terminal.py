@@ -64,3 +64,20 @@ def test_no_color_and_no_warnings_from_progress(tmp_path, movie_disc):
     code, plain = on_terminal(tmp_path / "b", "detect", movie_disc.iso, NO_COLOR="1")
     assert code == 0 and "LABEL" in plain and "DIGITIZER_TEST" in plain
     assert "\x1b[1m" not in plain  # ...and none with NO_COLOR
+
+
+def test_catalog_events_as_a_table_on_a_terminal_and_json_lines_in_a_pipe(tmp_path, movie_disc):
+    home = tmp_path / "h"
+    subprocess.run([EXE, "fingerprint", movie_disc.iso], capture_output=True, check=True,
+                   env=env_for(home))
+    piped = subprocess.run([EXE, "catalog", "events"], capture_output=True, text=True,
+                           env=env_for(home))
+    events = [json.loads(line) for line in piped.stdout.splitlines()]
+    assert events and all(e["fingerprint"] for e in events)
+    code, shown = on_terminal(home, "catalog", "events", NO_COLOR="1")
+    assert code == 0, shown
+    header, *rows = shown.splitlines()
+    assert header.split() == ["TIME", "EVENT", "FINGERPRINT", "TITLE", "DETAILS"]
+    assert len(rows) == len(events) and "{" not in shown
+    assert rows[0].split()[2] == events[0]["event"]
+    assert rows[0].split()[3] == events[0]["fingerprint"][:12]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from digitizer.cli.common import json_dumps, output, pass_env
+from digitizer.cli.common import json_dumps, json_option, output, pass_env
 from digitizer.cli.complete import complete_fingerprints
 
 
@@ -88,16 +88,29 @@ def catalog_rebuild(env):
 @click.option("--fingerprint", help="Only this disc's events.",
               shell_complete=complete_fingerprints)
 @click.option("--limit", default=50, show_default=True, help="How many events, newest first.")
+@json_option
 @pass_env
-def catalog_events(env, fingerprint, limit):
-    """Print the append-only event history, newest first, one JSON object per line.
+def catalog_events(env, fingerprint, limit, as_array, table):
+    """Print the append-only event history, newest first: a table on a terminal, one JSON
+    object per line when piped.
 
     \b
     Example:
       digitizer catalog events --limit 10
+      digitizer catalog events --fingerprint 0bff7fd7 | jq .event
     """
-    out = output(False)
+    out = output(as_array, table, ["time", "event", "fingerprint", "title", "details"],
+                 rows=_event_row)
     out.emit_all(env.catalog.events(fingerprint, limit))
+    out.close()
+
+
+def _event_row(event: dict) -> list[dict]:
+    import time
+
+    details = " ".join(f"{k}={v}" for k, v in sorted((event.get("data") or {}).items()))
+    return [dict(event, time=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event["time"])),
+                 fingerprint=(event.get("fingerprint") or "")[:12] or None, details=details)]
 
 
 @click.command(short_help="Print the shell completion script for bash, zsh or fish.")

@@ -81,3 +81,19 @@ def test_catalog_events_as_a_table_on_a_terminal_and_json_lines_in_a_pipe(tmp_pa
     assert len(rows) == len(events) and "{" not in shown
     assert rows[0].split()[2] == events[0]["event"]
     assert rows[0].split()[3] == events[0]["fingerprint"][:12]
+
+
+def test_watch_prints_a_row_per_result_on_a_terminal(tmp_path, movie_disc):
+    home = tmp_path / "h"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "config.toml").write_text('preset = "copy"\n')
+    code, shown = on_terminal(home, "watch", "--once", movie_disc.iso, "--movie", "Film (2001)",
+                              NO_COLOR="1")
+    assert code == 0, shown
+    lines = [line for line in shown.splitlines() if line.strip()]
+    start = next(n for n, line in enumerate(lines) if line.startswith("TIME"))
+    assert lines[start].split() == ["TIME", "FINGERPRINT", "TITLE", "NEXT", "PATH"]
+    rows = [line.split(None, 4) for line in lines[start + 1:]]
+    assert rows and "{" not in shown
+    inserted = [r for r in rows if r[3] == "done"]
+    assert any(r[4].endswith("Movies/Film (2001)/Film (2001).mkv") for r in inserted), shown

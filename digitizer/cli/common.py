@@ -115,6 +115,33 @@ class TableOutput:
             print_table(self.rows(obj), self.columns)
 
 
+class LiveTable:
+    """A table printed row by row as results come, for a command that runs for hours
+    (`watch`): the widths are fixed up front, a longer cell is shown whole and pushes the
+    rest of its row along."""
+
+    def __init__(self, columns: dict[str, int], rows=None):
+        self.columns = columns  # name -> width
+        self.rows = rows or (lambda obj: [obj])
+        self.started = False
+
+    def emit(self, obj: dict) -> None:
+        if not self.started:
+            self.started = True
+            click.echo(_style("  ".join(c.upper().ljust(w) for c, w in self.columns.items())
+                              .rstrip(), bold=True))
+        for r in self.rows(obj):
+            click.echo("  ".join(_cell(r.get(c)).ljust(w)
+                                 for c, w in self.columns.items()).rstrip())
+
+    def emit_all(self, objs) -> None:
+        for obj in objs:
+            self.emit(obj)
+
+    def close(self) -> None:
+        pass
+
+
 def _style(text: str, **how) -> str:
     # Colour and bold only on a terminal, and never with NO_COLOR set (no-color.org).
     if os.environ.get("NO_COLOR") or not stdout_is_terminal():

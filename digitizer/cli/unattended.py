@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from digitizer.cli.common import Env, json_option, name_options, output, pass_env
+from digitizer.cli.common import (Env, LiveTable, json_option, name_options, output,
+                                  pass_env, stdout_is_terminal)
 from digitizer.cli.complete import complete_fingerprints, complete_sources
 from digitizer.errors import DigitizerError
 from digitizer.names import EXTRA_TYPES
@@ -106,9 +107,12 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
 @click.option("--run-as", metavar="USER[:GROUP]", default="digitizer", show_default=True,
               help="The user (and group) of a system service and of the udev-started unit.")
 @name_options
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON lines even on a terminal (piped, they are the default).")
+@click.option("--table", is_flag=True, help="A table row per result even when piped.")
 @pass_env
 def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as, movie, show,
-          season):
+          season, as_json, table):
     """Watch the drives (or the SOURCES given: drives or images). A new disc is
     fingerprinted; a known one resumes and is never ripped twice; a new one is scanned,
     its main title and extras ripped, and the drive ejected. Transcode and insert run
@@ -140,7 +144,12 @@ def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as
         return
     from digitizer.steps.detect import normalise
 
-    out = output(False)
+    if table or (stdout_is_terminal() and not as_json):
+        # A row as each step finishes: watch runs for hours, a table at exit is no use.
+        out = LiveTable({"time": 8, "fingerprint": 12, "title": 5, "next": 9, "path": 0},
+                        rows=_watch_row)
+    else:
+        out = output(False)
     watcher = watchmod.Watcher(env.cfg, [normalise(s) for s in sources], once=once,
                                movie=movie, show=show, season=season, workers=workers,
                                emit=out.emit)
@@ -271,6 +280,14 @@ def _extra_types(given: tuple[str, ...]) -> dict[int, str]:
                                      + ", ".join(EXTRA_TYPES), param_hint="--extra-type")
         types[int(title)] = kind
     return types
+
+
+def _watch_row(obj: dict) -> list[dict]:
+    import time
+
+    where = obj.get("error") or obj.get("waiting") or obj.get("path")
+    return [dict(obj, time=time.strftime("%H:%M:%S"), path=where,
+                 fingerprint=(obj.get("fingerprint") or "")[:12] or None)]
 
 
 def _short_fingerprint(obj: dict) -> list[dict]:

@@ -164,6 +164,11 @@ def test_watch_once_over_a_folder_of_images(tmp_path, movie_disc, episode_disc):
     assert waiting[0]["suggestion"]["name"] == "Digitizer Test"
     fp = waiting[0]["fingerprint"]
     extras = [t["title"] for t in Catalog(home / "data" / "catalog.db").titles(fp) if t["role"] == "extra"]
+    for bad in ("99=trailer", f"{extras[0]}=bloopers", "trailer"):
+        refused = run(home, "review", "approve", fp[:8], "--movie", MOVIE, "--extra-type", bad,
+                      check=False)
+        assert refused.returncode == 2 and "--extra-type" in refused.stderr, refused.stderr
+    assert not (lib / "Movies").exists()  # a refused approval inserts nothing
     # The type of one extra, known at review: it goes to its own folder, the rest to Other.
     approved = run(home, "review", "approve", fp[:8], "--movie", MOVIE,
                    "--extra-type", f"{extras[0]}=featurette")

@@ -92,7 +92,15 @@ def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
     t0 = time.monotonic()
     run.run(ddrescue.argv(source, str(part), str(mapfile), retries=retries,
                           program=cfg.ddrescue), timeout=None)
-    bad = ddrescue.missing(ddrescue.parse_map(mapfile.read_text()))
+    try:
+        blocks = ddrescue.parse_map(mapfile.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ValueError) as exc:
+        raise VerificationFailed(f"{part.name}: ddrescue left no usable map ({exc})") from None
+    bad = ddrescue.missing(blocks)
+    # A map that does not account for the whole disc proves nothing about the rest.
+    if title.get("size") and ddrescue.covered(blocks) != title["size"]:
+        raise VerificationFailed(f"{part.name}: the map covers {ddrescue.covered(blocks)} "
+                                 f"bytes, the disc has {title['size']}")
     if bad:
         raise DamagedRead(f"{source}: unreadable {ddrescue.describe(bad)}; the image so far "
                           "is kept: `digitizer resume` retries only these")

@@ -35,22 +35,39 @@ class Block:
         return self.start + self.size
 
 
+_STATUS = re.compile(r"^\s*(0x[0-9A-Fa-f]+|\d+)\s+[-+?*/FGD](\s+\d+)?\s*$")
 _LINE = re.compile(r"^\s*(0x[0-9A-Fa-f]+|\d+)\s+(0x[0-9A-Fa-f]+|\d+)\s+([-+?*/])\s*$")
 
 
 def parse_map(text: str) -> list[Block]:
-    """The data blocks of a ddrescue map file (comments and the status line skipped)."""
+    """The data blocks of a ddrescue map file (comments and the status line skipped).
+
+    ValueError when it is not a whole map: a line that is not a block, no status line, or
+    blocks with a gap or an overlap. A map read wrongly must never pass for a clean read."""
     blocks, status_line_seen = [], False
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if not status_line_seen:  # "current_pos current_status current_pass"
+            if not _STATUS.match(line):
+                raise ValueError(f"not a ddrescue map: {line.strip()[:60]!r}")
             status_line_seen = True
             continue
         m = _LINE.match(line)
-        if m:
-            blocks.append(Block(int(m.group(1), 0), int(m.group(2), 0), m.group(3)))
+        if not m:
+            raise ValueError(f"not a ddrescue map block: {line.strip()[:60]!r}")
+        block = Block(int(m.group(1), 0), int(m.group(2), 0), m.group(3))
+        if block.start != (blocks[-1].end if blocks else 0):
+            raise ValueError(f"ddrescue map has a gap or an overlap at byte {block.start:#x}")
+        blocks.append(block)
+    if not status_line_seen:
+        raise ValueError("not a ddrescue map: no status line")
     return blocks
+
+
+def covered(blocks: list[Block]) -> int:
+    """How many bytes of the source the map accounts for (read or not)."""
+    return blocks[-1].end if blocks else 0
 
 
 def missing(blocks: list[Block]) -> list[Block]:

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import sqlite_utils
 
+from digitizer.liveness import alive as _pid_alive
+
 # Each step row records its predecessor (`after`, NULL for the first step of a chain) and
 # its place in the chain (`position`): the formats declare their chains (formats/*.STEPS),
 # and a step is runnable only when the step it comes after is done.
@@ -517,31 +519,6 @@ class Catalog:
             out[table] = [{k: v for k, v in r.items() if k not in skip}
                           for r in self.db[table].rows_where(order_by=order)]
         return out
-
-
-def _pid_alive(pid: int | None, since: float | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A reused pid belongs to a process that started after the claim was made; a zombie (a
-    # killed worker nobody has reaped yet: an orphan under a container's init, say) is dead.
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-        if fields[0] in (b"Z", b"X"):
-            return False
-        start_ticks = int(fields[19])
-        with open("/proc/uptime") as fh:
-            uptime = float(fh.read().split()[0])
-        started = time.time() - uptime + start_ticks / os.sysconf("SC_CLK_TCK")
-        return since is None or started <= since + 1.0
-    except (OSError, ValueError, IndexError):
-        return True
 
 
 def open_catalog(cfg) -> Catalog:

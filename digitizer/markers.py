@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from digitizer.liveness import alive
+
 SCHEMA = 1
 DISC_MARKER = ".digitizer-disc.json"
 SUFFIX = ".digitizer.json"
@@ -139,7 +141,8 @@ def sweep(folder: str | Path, stem: str = "") -> list[Path]:
         return removed
     for tmp in folder.glob(f".*{stem}*.tmp-*" if stem else ".*.tmp-*"):
         pid = tmp.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+        # a pid whose process started after the temporary was written was reused
+        if pid.isdigit() and not alive(int(pid), tmp.stat().st_mtime):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed

@@ -46,6 +46,11 @@ def test_a_failed_insert_is_counted_and_a_running_watch_retries_it(tmp_path, mov
     assert all(f["retry_at"] > time.time() - 60 for f in status["failed"]), status["failed"]
     text = run(home, "status", DIGITIZER_LIBRARY=str(lib)).stdout
     assert text.count("a running watch retries it at") == 4, text
+    # resume says the same with its exit code: tried again, failed again
+    again = run(home, "resume", "--retry", "--movie", MOVIE, check=False,
+                DIGITIZER_PRESET="copy", DIGITIZER_LIBRARY=str(lib))
+    assert again.returncode == 1 and again.stderr.count("Not a directory") == 4, again.stderr
+    assert "Traceback" not in again.stderr
     assert {s["kind"]: s["state"] for s in catalog(home).steps()}["transcode"] == "done"
     # A long-running watch keeps going and retries once the cause has gone.
     proc = subprocess.Popen([EXE, "watch", "--movie", MOVIE],
@@ -274,3 +279,23 @@ def test_kill_at_twenty_random_points_then_resume(tmp_path, pal_disc):
         status = json.loads(run(home, "status", "--json").stdout)
         assert status["discs"] == [] and status["failed"] == [] and status["running"] == [], \
             (where, status)
+
+
+def test_a_temporary_whose_pid_now_belongs_to_another_process_is_swept(tmp_path):
+    """After a kill -9 the dead writer's pid may be reused: a process that started after
+    the temporary was last written cannot be its writer."""
+    from digitizer import markers
+
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        stale = tmp_path / f"..title_01.mkv.digitizer.json.tmp-{other.pid}"
+        stale.write_text("{")
+        an_hour_ago = time.time() - 3600
+        os.utime(stale, (an_hour_ago, an_hour_ago))
+        live = tmp_path / f"..title_02.mkv.digitizer.json.tmp-{os.getpid()}"
+        live.write_text("{")
+        assert markers.sweep(tmp_path) == [stale]
+        assert not stale.exists() and live.exists()
+    finally:
+        other.kill()
+        other.wait()

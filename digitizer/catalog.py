@@ -107,10 +107,24 @@ class Catalog:
         self._db = None
         self.conn.execute("PRAGMA busy_timeout = 30000")
         self.conn.execute("PRAGMA foreign_keys = ON")
-        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            self.conn.execute("PRAGMA journal_mode = wal")
+        self._enter_wal()
         if self._pending_migrations():
             self.migrate()
+
+    def _enter_wal(self) -> None:
+        # Switching a new catalog to WAL needs an exclusive lock, and SQLite answers "database
+        # is locked" at once rather than waiting on the busy timeout; two watchers starting
+        # together on a fresh catalog both try. Retry for as long as the busy timeout allows.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.conn.execute("PRAGMA journal_mode = wal")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @property
     def db(self) -> "sqlite_utils.Database":

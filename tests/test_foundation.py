@@ -205,6 +205,24 @@ def test_migrations_are_recorded_and_idempotent(tmp_path):
     assert first.db.journal_mode == "wal"
 
 
+def test_many_processes_opening_a_new_catalog_at_once_all_succeed(tmp_path):
+    # Two watchers started together on a fresh home both switch the catalog to WAL and
+    # migrate it; SQLite answers the WAL switch with "database is locked" without waiting.
+    db = tmp_path / "c.db"
+    code = ("import sys, time; from digitizer.catalog import Catalog\n"
+            "start = float(sys.argv[2])\n"
+            "while time.time() < start: pass\n"
+            "Catalog(sys.argv[1]).close()\n")
+    for round_ in range(3):
+        target = tmp_path / f"c{round_}.db"
+        start = time.time() + 1.5
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(target), str(start)],
+                                  stderr=subprocess.PIPE, text=True) for _ in range(8)]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0] * 8, errors
+        assert catmod.Catalog(target).db.journal_mode == "wal"
+
+
 def test_step_chain_migration_gives_old_steps_their_predecessor(tmp_path, monkeypatch):
     db = tmp_path / "old.db"
     monkeypatch.setattr(catmod, "MIGRATIONS", catmod.MIGRATIONS[:1])

@@ -1,19 +1,32 @@
 """Which title is what: main, extra, episode, duplicate, play_all, short.
 
+Input is format-neutral: each title has ``title`` (int), ``duration`` (s), ``chapters``
+(start times, or None), ``segments`` (the pieces of content it plays, in order, as hashable
+ids, or None when the format cannot say) and ``size``. Measured on real labelled discs from
+TheDiscDb (tests/data/discdb, tests/test_roles_corpus.py, ``make bench``).
+
 The rules, in order (each title gets the first role that fits):
 1. short      shorter than min_seconds (config min_title_seconds, default 10 s).
-2. duplicate  the same cells (title set + sectors) as an earlier title, or the same length
-              (within 0.1 s) and the same chapter lengths in the same title set. Catches
-              repeated playlists and the 99-near-identical-titles protection.
-3. play_all   its cells are the cells of two or more other titles played in a row, or its
-              length is the sum (within 1 % or 2 s) of a run of consecutive other titles
-              and it has a chapter mark (within 0.5 s) where each of them ends.
-4. main / episode: the candidates are the titles at least 0.7 x the longest remaining one
-              (HandBrake's main-feature threshold). Three or more candidates of similar
-              length (each within 30 % of their median), or two that a play-all title
-              plays, make a TV disc: those are episodes, numbered in title order. Otherwise the longest candidate is the main feature
-              (ties: the lower title number, the one players reach first).
-5. extra      everything else.
+2. duplicate  plays exactly the segments of an earlier title (a repeated playlist, a clip
+              also listed on its own, a copy-protection decoy). Never on length alone: anime
+              and cartoon discs have many episodes of identical length and chapter layout.
+3. main and its versions: long titles (>= 0.7 x the longest) that share at least half of
+              their segments with the longest are cuts of one film (theatrical, extended):
+              the longest is the main feature, the others are extras with ``version_of``.
+              They are never episodes and never a play-all.
+4. play_all   plays the segments of two or more other titles in a row; when segments are
+              unknown, its length is the sum (within 1 % or 2 s) of a run of consecutive
+              titles with a chapter mark at every join, or, without chapter times, of a run
+              of three or more, two thirds of them of one length (within 0.5 s a title: a
+              sum of unlike extras adding up to another title is a common coincidence).
+5. episode    a TV disc, decided by what a play-all plays (its members are the episodes, in
+              the order it plays them), else by a cluster: at least three episode units among
+              titles of similar length (within 12 % of their median, at least 5 minutes),
+              where a title of about k x that length (k = 2..4, within 8 %) is a k-episode
+              title, and no title outside that pattern dominates (a 90-minute film beside
+              three 20-minute featurettes is a movie disc).
+6. main       otherwise the longest title (ties: the lower title number).
+7. extra      everything else.
 """
 
 from __future__ import annotations
@@ -21,97 +34,203 @@ from __future__ import annotations
 import statistics
 
 MAIN_RATIO = 0.7
-EPISODE_SPREAD = 0.30
+VERSION_SHARE = 0.5
+CLUSTER_SPREAD = 0.12
+MULTI_SPREAD = 0.08
+EPISODE_FLOOR = 300.0
 JOIN_TOLERANCE = 0.5  # s between a chapter mark and where one played title ends
+SUM_TOLERANCE = 0.5  # s per title in a sum of lengths with no chapter times to confirm it
 
 
-def _cells(t: dict) -> tuple:
-    return tuple((t.get("vts"), c["first_sector"], c["last_sector"]) for c in t.get("cells", []))
-
-
-def _signature(t: dict) -> tuple:
-    starts = t.get("chapters") or [0.0]
-    lengths = [round(b - a, 1) for a, b in zip(starts, starts[1:] + [t["duration"]])]
-    return (t.get("vts"), round(t["duration"], 1), tuple(lengths))
+def _segs(t: dict) -> tuple:
+    return tuple(tuple(s) if isinstance(s, list) else s for s in t.get("segments") or ())
 
 
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= max(2.0, 0.01 * max(a, b))
 
 
-def _play_all_members(t: dict, others: list[dict]) -> list[dict] | None:
-    """The titles `t` plays in a row, if it is a play-all title."""
-    cells = _cells(t)
-    if cells:
-        covered = [o for o in others if _cells(o) and set(_cells(o)) <= set(cells)]
-        union = set().union(*(_cells(o) for o in covered)) if covered else set()
-        if len(covered) >= 2 and union == set(cells):
-            return covered
+def _chapter_times(t: dict) -> list[float] | None:
+    marks = t.get("chapters")
+    return marks if marks and len(marks) >= 2 else None
+
+
+def _members_by_segments(t: dict, others: list[dict]) -> list[dict] | None:
+    mine = _segs(t)
+    if not mine:
+        return None
+    covered = [o for o in others if _segs(o) and set(_segs(o)) <= set(mine)]
+    union = set().union(*(_segs(o) for o in covered)) if covered else set()
+    if len(covered) >= 2 and union == set(mine):
+        return covered
+    return None
+
+
+def _alike(run: list[dict]) -> bool:
+    """Most of a run are of one length, as the episodes a play-all plays (the sum of a
+    trailer, a featurette and a short is a coincidence, not a play-all)."""
+    typical = statistics.median(t["duration"] for t in run)
+    return sum(abs(t["duration"] - typical) <= CLUSTER_SPREAD * typical for t in run) * 3 >= 2 * len(run)
+
+
+def _members_by_length(t: dict, others: list[dict]) -> list[dict] | None:
     # Authoring tools that copy instead of sharing cells: a run of consecutive titles whose
-    # lengths add up to this one, with a chapter mark at every join (a coincidental sum of
-    # lengths alone is common: a 30 s main and extras of 18 s and 12 s).
+    # lengths add up to this one. A coincidental sum of two is common (a 30 s main and
+    # extras of 18 s and 12 s), so it needs a chapter mark at each join, or three members.
     ordered = sorted(others, key=lambda o: o["title"])
-    marks = t.get("chapters") or [0.0]
+    marks = _chapter_times(t)
     for i in range(len(ordered)):
         total, joins = 0.0, []
         for j in range(i, len(ordered)):
             total += ordered[j]["duration"]
-            if j > i and _close(total, t["duration"]):
+            if j > i and marks is not None and _close(total, t["duration"]):
                 if all(any(abs(m - join) <= JOIN_TOLERANCE for m in marks) for join in joins):
                     return ordered[i:j + 1]
+            elif (j - i >= 2 and marks is None
+                  and abs(total - t["duration"]) <= SUM_TOLERANCE * (j - i + 2)
+                  and _alike(ordered[i:j + 1])):
+                return ordered[i:j + 1]
             joins.append(total)
             if total > t["duration"] * 1.02 + 2:
                 break
     return None
 
 
+def _play_all_members(t: dict, others: list[dict]) -> list[dict] | None:
+    """The titles `t` plays in a row, if it is a play-all title."""
+    if _segs(t) and all(_segs(o) for o in others):
+        return _members_by_segments(t, others)
+    return _members_by_segments(t, others) or _members_by_length(t, others)
+
+
+def _versions(rest: list[dict]) -> list[dict]:
+    """The longest title and the other cuts of the same film (sharing most segments)."""
+    longest = max(rest, key=lambda t: (t["duration"], -t["title"]))
+    mine = set(_segs(longest))
+    if not mine:
+        return [longest]
+    cuts = [longest]
+    for t in rest:
+        theirs = set(_segs(t))
+        if (t is not longest and theirs and t["duration"] >= MAIN_RATIO * longest["duration"]
+                and len(theirs & mine) >= VERSION_SHARE * min(len(theirs), len(mine))):
+            cuts.append(t)
+    return cuts
+
+
+def _units(duration: float, length: float) -> int:
+    """How many episodes of `length` a title of `duration` holds (0: not a whole number)."""
+    if abs(duration - length) <= CLUSTER_SPREAD * length:
+        return 1
+    for k in (2, 3, 4):
+        if abs(duration - k * length) <= MULTI_SPREAD * k * length:
+            return k
+    return 0
+
+
+def _episode_cluster(rest: list[dict]) -> list[dict] | None:
+    """The titles of a TV disc by their lengths, or None for a movie disc."""
+    best: list[dict] = []
+    for seed in rest:
+        if seed["duration"] < EPISODE_FLOOR:
+            continue
+        near = [t for t in rest if abs(t["duration"] - seed["duration"])
+                <= CLUSTER_SPREAD * seed["duration"]]
+        length = statistics.median(t["duration"] for t in near)
+        near = [t for t in rest if _units(t["duration"], length) == 1]
+        if len(near) > len(best):
+            best = near
+    if len(best) < 2:
+        return None
+    length = statistics.median(t["duration"] for t in best)
+    episodes = [t for t in rest if _units(t["duration"], length)]
+    if sum(_units(t["duration"], length) for t in episodes) < 3:
+        return None
+    # A title longer than the pattern allows is a feature the disc is built around.
+    if any(t["duration"] > length * (1 + CLUSTER_SPREAD) and t not in episodes for t in rest):
+        return None
+    return episodes
+
+
+def _played_episodes(groups: list[tuple[tuple, list[dict]]], longest: dict) -> list[dict] | None:
+    """The episodes a disc's play-all titles play, in the order the longest one plays them.
+    Members of a shorter play-all (trailers, "play all extras") are episodes only when they
+    are as long as the main play-all's."""
+    order, first = groups[0]
+    typical = statistics.median(m["duration"] for m in first)
+    # A "play all extras" beside a film is not a TV disc.
+    if longest not in first and longest["duration"] >= 2 * typical:
+        return None
+    members = list(first)
+    for _, more in groups[1:]:
+        if statistics.median(m["duration"] for m in more) >= (1 - CLUSTER_SPREAD) * typical:
+            members += [m for m in more if m not in members]
+
+    def position(m: dict) -> tuple:
+        at = [order.index(s) for s in _segs(m) if s in order]
+        return (max(at) if at else len(order), m["title"])
+    return sorted(members, key=position)
+
+
 def assign(titles: list[dict], min_seconds: float) -> list[dict]:
-    """Set ``role`` (and ``episode`` for episodes) on each title dict; returns the list."""
+    """Set ``role`` (and ``episode`` for episodes, ``duplicate_of``, ``version_of``) on each
+    title dict; returns the list."""
     for t in titles:
-        t.pop("episode", None)
+        for key in ("episode", "duplicate_of", "version_of"):
+            t.pop(key, None)
         t["role"] = None
     for t in titles:
         if t["duration"] < min_seconds:
             t["role"] = "short"
-    seen_cells, seen_sig = {}, {}
+    seen = {}
     for t in sorted(titles, key=lambda t: t["title"]):
         if t["role"]:
             continue
-        cells, sig = _cells(t), _signature(t)
-        if (cells and cells in seen_cells) or sig in seen_sig:
+        segs = _segs(t)
+        if segs and segs in seen:
             t["role"] = "duplicate"
-            t["duplicate_of"] = seen_cells.get(cells) or seen_sig.get(sig)
-            continue
-        if cells:
-            seen_cells[cells] = t["title"]
-        seen_sig[sig] = t["title"]
+            t["duplicate_of"] = seen[segs]
+        elif segs:
+            seen[segs] = t["title"]
+    rest = [t for t in titles if t["role"] is None]
+    if not rest:
+        return titles
+    cuts = _versions(rest)
+    if len(cuts) > 1:
+        cuts[0]["role"] = "main"
+        for t in cuts[1:]:
+            t["role"] = "extra"
+            t["version_of"] = cuts[0]["title"]
     # Longest first: a play-all is longer than each of the titles it plays.
-    played = set()
+    # (its play order, its members), longest play-all first
+    groups: list[tuple[tuple, list[dict]]] = []
+    played: set[int] = set()
     for t in sorted(titles, key=lambda t: -t["duration"]):
-        if t["role"]:
+        if t["role"] or t["title"] in played:
             continue
         others = [o for o in titles if o is not t and o["role"] is None
                   and o["duration"] < t["duration"]]
         members = _play_all_members(t, others) if len(others) >= 2 else None
         if members:
             t["role"] = "play_all"
+            groups.append((_segs(t), members))
             played.update(m["title"] for m in members)
     rest = [t for t in titles if t["role"] is None]
     if not rest:
         return titles
-    longest = max(t["duration"] for t in rest)
-    candidates = [t for t in rest if t["duration"] >= MAIN_RATIO * longest]
-    median = statistics.median(t["duration"] for t in candidates)
-    similar = all(abs(t["duration"] - median) <= EPISODE_SPREAD * median for t in candidates)
-    # Two similar titles are episodes only when a play-all title plays them both.
-    if similar and (len(candidates) >= 3 or
-                    (len(candidates) == 2 and {t["title"] for t in candidates} <= played)):
-        for n, t in enumerate(sorted(candidates, key=lambda t: t["title"]), 1):
+    longest = max(rest, key=lambda t: (t["duration"], -t["title"]))
+    episodes = None
+    if groups:
+        episodes = _played_episodes(groups, longest)
+    if episodes is None and not any(t["role"] == "main" for t in titles):
+        found = _episode_cluster(rest)
+        episodes = sorted(found, key=lambda t: t["title"]) if found else None
+    if episodes:
+        for n, t in enumerate(episodes, 1):
             t["role"] = "episode"
             t["episode"] = n
-    else:
-        main = max(candidates, key=lambda t: (t["duration"], -t["title"]))
-        main["role"] = "main"
+    elif not any(t["role"] == "main" for t in titles):
+        longest["role"] = "main"
     for t in rest:
         if t["role"] is None:
             t["role"] = "extra"

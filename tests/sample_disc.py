@@ -72,12 +72,14 @@ def _chapters(seconds: int, n: int) -> tuple[int, ...]:
     return tuple(i * step for i in range(n) if i * step < seconds)
 
 
-def _plan(layout: str, main_seconds: int, duplicate: bool, episodes: int, episode_seconds: int) -> list[_Title]:
+def _plan(layout: str, main_seconds: int, duplicate: bool, episodes: int, episode_seconds: int,
+          equal_episodes: bool = False) -> list[_Title]:
     short = _Clip("SHORT", 3, "rgbtestsrc")
     if layout == "episodes":
         eps = []
         for i in range(episodes):
-            secs = episode_seconds + i  # real episodes never run exactly the same length
+            # most real episodes differ by seconds; cartoon and anime discs have equal ones
+            secs = episode_seconds + (0 if equal_episodes else i)
             chapters = (0, secs // 2) if secs >= 8 else (0,)
             eps.append(_Clip(f"EP{i + 1}", secs, SOURCES[i % len(SOURCES)], chapters=chapters))
         return [_Title("PLAYALL", "play_all", 1, tuple(eps))] + [
@@ -260,7 +262,7 @@ def _author(titles: list[_Title], label: str, work: Path, out: Path, ffmpeg: str
 def build_dvd(cache_dir: Path, *, layout: str = "movie", main_seconds: int = 120, standard: str = "ntsc",
               label: str = "DIGITIZER_TEST", noise: int = 0, video_kbps: int = 6000, episodes: int = 4,
               episode_seconds: int = 20, duplicate: bool = False, ffmpeg: str | None = None,
-              interlaced: bool = False) -> SampleDisc:
+              interlaced: bool = False, equal_episodes: bool = False) -> SampleDisc:
     """Build (or reuse from cache_dir) a synthetic DVD and return its paths and ground truth."""
     if layout not in ("movie", "episodes"):
         raise ValueError(f"layout must be 'movie' or 'episodes', not {layout!r}")
@@ -278,6 +280,8 @@ def build_dvd(cache_dir: Path, *, layout: str = "movie", main_seconds: int = 120
                   else {"main_seconds": main_seconds, "duplicate": duplicate})
     if interlaced:  # only when asked, so earlier cache keys stay valid
         params["interlaced"] = True
+    if equal_episodes:
+        params["equal_episodes"] = True
     key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
     cache_dir = Path(cache_dir).resolve()
     final = cache_dir / f"{layout}-{standard}-{key}"
@@ -311,7 +315,7 @@ def build_dvd(cache_dir: Path, *, layout: str = "movie", main_seconds: int = 120
         def log(msg: str) -> None:
             lines.append(f"{time.monotonic() - t0:7.2f}s  {msg}\n")
 
-        titles = _plan(layout, main_seconds, duplicate, episodes, episode_seconds)
+        titles = _plan(layout, main_seconds, duplicate, episodes, episode_seconds, equal_episodes)
         log(f"start: {json.dumps(params, sort_keys=True)} ffmpeg={ffmpeg}")
         _author(titles, disc_label, work, tmp, ffmpeg, standard, video_kbps, noise, env, log,
                 interlaced)

@@ -139,3 +139,14 @@ def test_hostile_labels_are_data(run_cli, home, label):
     assert not any(c in folder.name for c in "/\n\x1b$()") and ".." not in folder.name.split("-")[0]
     table = run_cli("detect", disc.iso, "--table").stdout
     assert "\x1b" not in table and "\n" not in table.splitlines()[1]
+
+
+def test_equal_length_episodes_are_episodes_not_duplicates(run_cli):
+    # Four PAL episodes of exactly the same length and chapter layout, and a play-all: the
+    # old rule took equal lengths for duplicates (main extra duplicate duplicate duplicate).
+    disc = build_dvd(CACHE, layout="episodes", standard="pal", episodes=4, episode_seconds=12,
+                     equal_episodes=True, label="PAL_EQUAL")
+    titles = run_cli("scan", disc.iso).objects[0]["titles"]
+    assert len({round(t["duration"], 1) for t in titles[1:5]}) == 1
+    assert [t["role"] for t in titles] == ["play_all"] + ["episode"] * 4 + ["short"]
+    assert [t.get("episode") for t in titles[1:5]] == [1, 2, 3, 4]

@@ -60,15 +60,64 @@ def test_play_all_found_by_shared_cells():
     assert [t.get("episode") for t in titles] == [None, 1, 2, 3, 4, None]
 
 
-def _t(n, duration, chapters=None, vts=1):
-    return {"title": n, "duration": duration, "chapters": chapters or [0.0], "vts": vts}
+def _t(n, duration, chapters=None, segments=None):
+    return {"title": n, "duration": duration, "chapters": chapters or [0.0], "segments": segments}
 
 
-def test_ninety_nine_near_identical_titles_make_one_main():
-    titles = [_t(n, 5400.0, [0.0, 600.0, 1200.0]) for n in range(1, 100)]
+def test_ninety_nine_titles_playing_the_same_cells_make_one_main():
+    titles = [_t(n, 5400.0, [0.0, 600.0, 1200.0], [[1, 0, 99], [1, 100, 199]])
+              for n in range(1, 100)]
     roles.assign(titles, 10)
     assert [t["role"] for t in titles].count("main") == 1
     assert {t["role"] for t in titles[1:]} == {"duplicate"}
+    assert {t["duplicate_of"] for t in titles[1:]} == {1}
+
+
+def test_equal_length_is_never_proof_of_a_duplicate():
+    # Eight anime episodes of 23:43 with the same chapter layout, each its own clip.
+    marks = [0.0, 90.0, 700.0, 1333.0]
+    titles = roles.assign([_t(n, 1423.0, marks, [n]) for n in range(1, 9)], 10)
+    assert [t["role"] for t in titles] == ["episode"] * 8
+    assert [t["episode"] for t in titles] == list(range(1, 9))
+
+
+def test_cuts_of_one_film_are_versions_not_episodes():
+    theatrical = _t(1, 9720.0, segments=[10, 11, 12, 13, 14, 15])
+    extended = _t(2, 10250.0, segments=[10, 21, 12, 22, 14, 15])
+    special = _t(3, 10700.0, segments=[10, 21, 12, 22, 14, 31])
+    titles = roles.assign([theatrical, extended, special, _t(4, 600.0, segments=[40])], 10)
+    assert [t["role"] for t in titles] == ["extra", "extra", "main", "extra"]
+    assert theatrical["version_of"] == extended["version_of"] == 3
+
+
+def test_play_all_order_numbers_the_episodes_and_mixed_lengths_stay_episodes():
+    # A Blu-ray series: episodes are clips 5, 3, 4 in play order; one is a double episode.
+    eps = [_t(1, 1300.0, segments=[3]), _t(2, 2610.0, segments=[4]), _t(3, 1310.0, segments=[5])]
+    titles = roles.assign(eps + [_t(4, 5220.0, segments=[5, 3, 4]), _t(5, 120.0, segments=[9])], 10)
+    assert [t["role"] for t in titles] == ["episode"] * 3 + ["play_all", "extra"]
+    assert [t["episode"] for t in eps] == [2, 3, 1]
+
+
+def test_play_all_by_length_alone_needs_three_alike_titles():
+    # No chapter times, no segments (what a catalogue record gives): 3 x 663 s add up to the
+    # play-all; a 1268 s featurette equal to 104 + 146 + 1018 s extras is not one.
+    eps = [_t(n, 663.0, None) for n in (1, 2, 3)]
+    for t in eps:
+        t["chapters"] = None
+    pa = _t(4, 1989.0)
+    pa["chapters"] = None
+    extras = [_t(5, 104.0), _t(6, 146.0), _t(7, 1018.0), _t(8, 1268.0)]
+    for t in extras:
+        t["chapters"] = None
+    titles = roles.assign(eps + [pa] + extras, 10)
+    assert [t["role"] for t in titles] == ["episode"] * 3 + ["play_all"] + ["extra"] * 4
+
+
+def test_no_chapters_no_segments_still_gives_a_main_feature():
+    titles = [{"title": n, "duration": d, "chapters": None, "segments": None, "size": None}
+              for n, d in ((1, 5400.0), (2, 620.0), (3, 610.0), (4, 640.0), (5, 5.0))]
+    roles.assign(titles, 10)
+    assert [t["role"] for t in titles] == ["main", "extra", "extra", "extra", "short"]
 
 
 def test_coincidental_length_sum_is_not_play_all():

@@ -48,7 +48,7 @@ from benchlib import (Skip, count_frames, digitizer_commands, idle_cpu, log,  # 
 CACHE = Path(os.environ.get("DIGITIZER_TEST_CACHE", ROOT / "tests" / ".cache"))
 BIG_DISC = dict(main_seconds=1200, video_kbps=8000, noise=0, label="BENCH_1GB")
 NOISY_DISC = dict(main_seconds=60, noise=15, label="BENCH_NOISY")
-PARTS = ("rip", "fingerprint", "transcode", "cli", "watch")
+PARTS = ("roles", "rip", "fingerprint", "transcode", "cli", "watch")
 MIB = 2**20
 
 
@@ -372,6 +372,19 @@ class Bench:
         else:
             self.add("cli", "digitizer status", "skipped: `digitizer status` does not exist yet")
 
+
+    # -- 6. roles on real labelled discs ------------------------------------------------
+    def part_roles(self):
+        import discdb_corpus as corpus
+
+        results = {name: corpus.ratios(corpus.measure(rule)) for name, rule in corpus.RULES.items()}
+        for metric, value in results["digitizer"].items():
+            self.add("roles", metric, round(100 * value, 1), "%",
+                     extra="  ".join(f"{name} " + ("-" if r[metric] is None else
+                                                   f"{100 * r[metric]:.1f} %")
+                                     for name, r in results.items() if name != "digitizer"),
+                     baselines={name: r[metric] for name, r in results.items()})
+        log("roles on real TheDiscDb discs:\n" + corpus.table())
 
     # -- 5. watch -----------------------------------------------------------------------
     def part_watch(self):

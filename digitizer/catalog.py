@@ -93,8 +93,16 @@ def _m_status_indexes(db: sqlite_utils.Database) -> None:
     db["steps"].create_index(["state", "updated"])
 
 
+def _m_discdb_index(db: sqlite_utils.Database) -> None:
+    # TheDiscDb's records by content hash (`digitizer discdb import`): what each title is.
+    db["discdb"].create({"content_hash": str, "kind": str, "title": str, "year": int,
+                         "release": str, "disc": str, "format": str, "titles": str},
+                        pk="content_hash")
+
+
 MIGRATIONS = [("0001_tables", _m1_tables), ("0002_step_chain", _m2_step_chain),
-              ("i16_name_edition", _m_name_edition), ("i18_status_indexes", _m_status_indexes)]
+              ("i16_name_edition", _m_name_edition), ("i18_status_indexes", _m_status_indexes),
+              ("i12_discdb_index", _m_discdb_index)]
 
 
 class Catalog:
@@ -263,6 +271,24 @@ class Catalog:
         return {"kind": disc["identity_kind"], "name": disc["identity_name"],
                 "season": disc["identity_season"], "source": disc["identity_source"],
                 "edition": disc.get("identity_edition")}
+
+    # -- TheDiscDb index ---------------------------------------------------------------
+    def discdb_import(self, entries) -> int:
+        """Store TheDiscDb entries (discdb.read_repository), replacing those of the same
+        content hash; returns how many."""
+        rows = [dict(e, titles=json.dumps(e["titles"])) for e in entries]
+        with self._tx():
+            self.db["discdb"].upsert_all(rows, pk="content_hash")
+        return len(rows)
+
+    def discdb_entry(self, content_hash: str | None) -> dict | None:
+        if not content_hash:
+            return None
+        rows = list(self.db["discdb"].rows_where("content_hash = ?", [content_hash.upper()]))
+        return dict(rows[0], titles=json.loads(rows[0]["titles"])) if rows else None
+
+    def discdb_count(self) -> int:
+        return self.db["discdb"].count
 
     # -- titles -----------------------------------------------------------------------
     def record_titles(self, fingerprint: str, titles: list[dict]) -> None:

@@ -40,18 +40,22 @@ def from_config(cfg, *labels: str | None) -> Name | None:
 
 
 def resolve(catalog, cfg, fingerprint: str, label: str | None, titles: list[dict], *,
-            given: Name | None = None, seen_as: str | None = None) -> Name:
+            given: Name | None = None, seen_as: str | None = None,
+            found: Name | None = None) -> Name:
     """The disc's name, recorded in the catalog; `certain` says whether insert may run.
 
     Keyed by fingerprint, and resolved again each time: a better source than what the
     catalog has (a name given now, a [sources] entry for the label the disc shows now,
-    `seen_as`, or for the label it was first met under) replaces a guess."""
+    `seen_as`, or for the label it was first met under, or `found`: the disc's TheDiscDb
+    record) replaces a guess; a name a person gave is never replaced by a record."""
     name = given or from_config(cfg, seen_as, label)
     if name is None:
         known = Name.from_dict(catalog.name(fingerprint))
-        if known is not None and known.certain:
+        # A person's or the config's name is kept; a record replaces a guess or an older
+        # record (the index may have been re-imported with corrections).
+        if known is not None and known.certain and not (found and known.source == "thediscdb"):
             return known
-        name = _from_format(catalog, fingerprint, titles) or known or \
+        name = found or _from_format(catalog, fingerprint, titles) or known or \
             suggest(label, any(t.get("role") == "episode" for t in titles))
     record(catalog, fingerprint, name)
     return name

@@ -36,7 +36,8 @@ def cli():
     """
 
 
-for command in (admin.config, admin.catalog, admin.completion, identify.detect, identify.fingerprint,
+for command in (admin.config, admin.catalog, admin.completion, admin.discdb, identify.detect,
+                identify.fingerprint,
                 identify.scan, steps.rip, steps.transcode, steps.insert, unattended.resume,
                 unattended.watch, unattended.status, unattended.review):
     cli.add_command(command)

@@ -1,5 +1,5 @@
 """Commands that look after digitizer itself: config (init, show), catalog (rebuild,
-events)."""
+events), discdb (import)."""
 
 from __future__ import annotations
 
@@ -129,3 +129,33 @@ def completion(shell):
     from digitizer.cli import docgen
 
     click.echo(docgen.completion_scripts()[docgen.COMPLETION_FILES[shell]], nl=False)
+
+
+@click.group(short_help="TheDiscDb: what each title of a known disc is.")
+def discdb():
+    """TheDiscDb (thediscdb.com) labels every title of a disc: the movie, each episode
+    (season and number), each extra and its type. Import a local copy of its data and
+    `scan` names the discs it knows (no review) and gives their titles its roles.
+
+    \b
+    Example:
+      git clone --depth 1 https://github.com/TheDiscDb/data ~/thediscdb-data
+      digitizer discdb import ~/thediscdb-data
+    """
+
+
+@discdb.command("import", short_help="Index a local copy of TheDiscDb/data.")
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@pass_env
+def discdb_import(env, path):
+    """Read PATH (a clone of github.com/TheDiscDb/data) into the catalog's index: content
+    hash -> title, year, release and what each title is. Run it again after a `git pull`.
+
+    \b
+    Example:
+      digitizer discdb import ~/thediscdb-data
+    """
+    from digitizer import discdb as records
+
+    count = env.catalog.discdb_import(records.read_repository(path))
+    click.echo(json_dumps({"path": path, "discs": count, "indexed": env.catalog.discdb_count()}))

@@ -220,6 +220,8 @@ def title_from_track(track: dict) -> dict:
     vts = track.get("vts")
     return {
         "title": int(track["ix"]),
+        # how catalogues (TheDiscDb's SourceFile, MakeMKV) name a DVD title
+        "source_file": f"{int(track['ix']):02d}",
         "duration": round(float(track.get("length", 0)) * f, 3),
         "chapters": starts or [0.0],
         # A cell is a piece of content: (title set, first sector, last sector).

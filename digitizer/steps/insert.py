@@ -9,6 +9,7 @@ Media servers hear of the new file from the `title_inserted` event (notify.py).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import errno
 import grp
@@ -165,9 +166,17 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
         raise UsageError(f"--mode must be one of {', '.join(MODES)}")
     item = {"role": info.get("role"), "title": title, "label": info.get("label"), "part": part,
             "created": info.get("created"), "track_title": info.get("track_title")}
+    # What the catalog holds of this title: the extras type a person set, and what the
+    # disc's TheDiscDb record said of it at scan (season, episode, type).
+    row = next((r for r in catalog.titles(fp) if r["title"] == title), {})
+    scanned = row.get("info") or {}
     number = None
     if name is not None and names.takes_episode_number(name, item):
-        if episode is None:
+        if episode is None and scanned.get("episode_source") == "thediscdb":
+            number = scanned["episode"]
+            if scanned.get("season") is not None and scanned["season"] != name.season:
+                name = dataclasses.replace(name, season=scanned["season"])
+        elif episode is None:
             def other_disc(f: Path) -> bool:
                 data = markers.artefact(f)
                 return not (data and data.get("fingerprint") == fp)
@@ -175,10 +184,11 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
             number = names.highest_episode(library, name, other_disc) + (info.get("episode") or 1)
         else:
             number = episode
-    # The extras type: given now, else kept with the title (a marker, or the disc's record
-    # in the catalog, set by `review approve --extra-type` or an earlier insert), else Other.
-    known = next((t.get("extra_type") for t in catalog.titles(fp) if t["title"] == title), None)
-    extra_type = extra_type or info.get("extra_type") or known or "other"
+    # The extras type: given now, else kept with the title (a marker, or set by `review
+    # approve --extra-type` or an earlier insert), else the disc's record, else Other.
+    known = row.get("extra_type")
+    extra_type = extra_type or info.get("extra_type") or known or scanned.get("extra_type") \
+        or "other"
     dst = fmt.library_path(library, name, item, number, extra_type)
     result = {"fingerprint": fp, "title": title, "step": "insert", "input": str(src),
               "role": item["role"], "library": str(library), "episode": number}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digitizer import formats, markers, roles
+from digitizer import discdb, formats, identity, markers, roles
 from digitizer.steps.fingerprint import fingerprint
 
 
@@ -29,11 +29,18 @@ def scan_disc(source: str, catalog, cfg, *, probe: bool = True) -> dict:
     result = scan(source, formats.by_name(info["disc_type"]), cfg, probe=probe)
     fp = info["fingerprint"]
     titles = result["titles"]
+    # A disc TheDiscDb knows: its record names the disc and says what each title is.
+    entry = catalog.discdb_entry((info.get("ids") or {}).get("thediscdb"))
+    if entry:
+        discdb.apply(entry, titles)
     catalog.record_titles(fp, titles)
     markers.update_disc(Path(info["folder"]), titles=titles, disc_info=result["disc"],
                         tool_versions=result.get("tool_versions") or {})
     catalog.add_event("disc_scanned", fp, titles=len(titles),
                       roles={t["title"]: t["role"] for t in titles})
+    if entry:
+        info["identity"] = identity.resolve(catalog, cfg, fp, info["label"], titles,
+                                            found=discdb.name_of(entry)).as_dict()
     return {"source": source, "fingerprint": fp, "label": info["label"],
             "disc_type": info["disc_type"], "known": info["known"], "folder": info["folder"],
             "identity": info.get("identity"), "titles": titles}

@@ -148,6 +148,17 @@ def sweep(folder: str | Path, stem: str = "") -> list[Path]:
     return removed
 
 
+MANIFEST = "disc.odm.json"
+
+
+def write_manifest(folder: str | Path, manifest: dict) -> Path:
+    """The disc's Optical Disc Manifest (manifest.py) as disc.odm.json in its staging
+    folder: a published format, so no marker keys are added to it."""
+    path = Path(folder) / MANIFEST
+    write_text_atomic(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Atomic write of a non-marker text file (the config written by `config init`)."""
     path = Path(path)

@@ -1,4 +1,4 @@
-"""Commands that identify a disc: detect, fingerprint, scan."""
+"""Commands that identify a disc: detect, fingerprint, scan, manifest."""
 
 from __future__ import annotations
 
@@ -99,3 +99,23 @@ def _title_rows(disc: dict) -> list[dict]:
              or None,
              "role": t.get("role") + (f" {t['episode']}" if t.get("episode") else "")}
             for t in disc["titles"]]
+
+
+@click.command(short_help="Print a disc's Optical Disc Manifest (TheDiscDb's JSON).")
+@click.argument("source", shell_complete=complete_sources)
+@pass_env
+def manifest(env, source):
+    """Print SOURCE's Optical Disc Manifest v1: the tool-neutral JSON of TheDiscDb
+    (github.com/TheDiscDb/optical-disc-manifest) with its content hash, file inventory and
+    titles (duration, chapters, streams). `scan` writes the same as disc.odm.json in the
+    disc's staging folder.
+
+    \b
+    Example:
+      digitizer manifest /dev/sr0 > film.odm.json
+    """
+    import json
+
+    from digitizer import manifest as odm
+
+    click.echo(json.dumps(odm.build(source, None, env.cfg), indent=2, ensure_ascii=False))

@@ -177,11 +177,66 @@ def dvd_crc64(fs: DiscFS, files: list[Entry] | None = None) -> str | None:
     return format(crc64(b"".join(parts)), "016x")
 
 
-def thediscdb_hash(files: list[Entry]) -> str:
+def thediscdb_hash(files: list) -> str:
+    """TheDiscDb's content hash: MD5 over the sizes (8-byte little-endian) of the VIDEO_TS
+    .VOB, .IFO and .BUP files, ordered by byte-wise name (optical-disc-manifest v1,
+    identifiers.md). `files`: Entry objects, or (name, size) pairs."""
     md5 = hashlib.md5()
-    for e in sorted((e for e in files if not e.is_dir), key=lambda e: (e.name.casefold(), e.name)):
-        md5.update(struct.pack("<q", e.size))
+    pairs = [(e.name, e.size) if isinstance(e, Entry) else e for e in files
+             if not (isinstance(e, Entry) and e.is_dir)]
+    payload = [(n, size) for n, size in pairs if n.upper().endswith((".VOB", ".IFO", ".BUP"))]
+    for _, size in sorted(payload, key=lambda p: p[0].encode("utf-8", "surrogateescape")):
+        md5.update(struct.pack("<q", size))
     return md5.hexdigest().upper()
+
+
+# ---------------------------------------------------------------- manifest
+# The DVD parts of an Optical Disc Manifest v1 (TheDiscDb/optical-disc-manifest): the file
+# inventory is every file under VIDEO_TS/ (and AUDIO_TS/, empty on most discs); a title is
+# its number, title set and number in the set; streams as lsdvd reads them from the IFOs.
+_ODM_CODECS = {"ac3": "AC-3", "lpcm": "LPCM", "mp2": "MPEG Audio", "dts": "DTS", "sdds": "SDDS"}
+
+
+def manifest_disc(fs: DiscFS, ids: dict, titles: list[dict]) -> dict:
+    files = []
+    for folder in ("VIDEO_TS", "AUDIO_TS"):
+        if fs.exists(folder):
+            files += [{"path": f"{folder}/{e.name}", "sizeBytes": e.size}
+                      for e in sorted(fs.listdir(folder), key=lambda e: e.name) if not e.is_dir]
+    identifiers = [{"kind": "thediscdb-content-hash", "value": ids["thediscdb"]}]
+    return {"format": "dvd", "identifiers": identifiers, "files": files,
+            "titles": [_manifest_title(t) for t in titles]}
+
+
+def _manifest_title(t: dict) -> dict:
+    source = {"title": t["title"]}
+    if t.get("vts"):
+        source["titleSet"] = t["vts"]
+    if t.get("ttn"):
+        source["titleSetTitle"] = t["ttn"]
+    starts = t.get("chapters") or []
+    ends = starts[1:] + [t["duration"]]
+    video = t.get("video") or {}
+    streams = [{"type": "video", "codec": "MPEG-2",
+                "resolution": f"{video.get('width')}x{video.get('height')}",
+                "aspectRatio": video.get("aspect") or "4:3"}]
+    for a in t.get("audio") or []:
+        stream = {"type": "audio", "codec": _ODM_CODECS.get(a["codec"], a["codec"] or "unknown")}
+        if a.get("lang") and a["lang"] != "und":
+            stream["language"] = a["lang"]
+        if a.get("channels"):
+            stream["audioLayout"] = f"{a['channels']} channels"
+        streams.append(stream)
+    for s in t.get("subtitles") or []:
+        stream = {"type": "subtitle", "codec": "VobSub"}
+        if s.get("lang") and s["lang"] != "und":
+            stream["language"] = s["lang"]
+        streams.append(stream)
+    return {"source": source, "durationSeconds": t["duration"], "sizeBytes": t.get("size") or 0,
+            "chapterCount": len(starts),
+            "chapters": [{"startSeconds": a, "durationSeconds": round(max(b - a, 0.0), 3)}
+                         for a, b in zip(starts, ends)],
+            "streams": streams}
 
 
 # ---------------------------------------------------------------- scan

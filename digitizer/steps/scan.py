@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digitizer import discdb, formats, identity, markers, roles
+from digitizer import discdb, formats, identity, manifest, markers, roles
 from digitizer.steps.fingerprint import fingerprint
 
 
@@ -34,6 +34,7 @@ def scan_disc(source: str, catalog, cfg, *, probe: bool = True) -> dict:
     if entry:
         discdb.apply(entry, titles)
     catalog.record_titles(fp, titles)
+    markers.write_manifest(Path(info["folder"]), manifest.build(source, titles, cfg))
     markers.update_disc(Path(info["folder"]), titles=titles, disc_info=result["disc"],
                         tool_versions=result.get("tool_versions") or {})
     catalog.add_event("disc_scanned", fp, titles=len(titles),

@@ -130,11 +130,14 @@ def measure(rule, discs: list[dict] | None = None) -> dict:
         for group in groups.values():
             m["duplicates"] += len(group) - 1
             m["duplicates_found"] += min(len(group) - 1, sum(t["role"] == "duplicate" for t in group))
-        # Content lost: labelled titles not ripped, and not a duplicate of a ripped title.
-        ripped = {t["title"] for t in titles if t["role"] in RIPPED}
+        # Content lost: labelled titles not ripped, and not a true duplicate (same content by
+        # the record) of a ripped title; a "duplicate" of another content is lost.
+        ripped = {t["title"]: t for t in titles if t["role"] in RIPPED}
         for t in labelled:
             m["content"] += t["duration"]
-            kept = t["role"] in RIPPED or (t["role"] == "duplicate" and t.get("duplicate_of") in ripped)
+            same = ripped.get(t.get("duplicate_of"))
+            kept = t["role"] in RIPPED or (t["role"] == "duplicate" and same is not None and
+                                           bool(t["segments"]) and same["segments"] == t["segments"])
             if not kept:
                 m["lost"] += t["duration"]
     return m

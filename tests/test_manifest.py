@@ -59,3 +59,17 @@ def test_manifest_of_every_sample_disc_validates(run_cli, request, which):
 def test_manifest_of_something_that_is_no_disc(run_cli, tmp_path):
     r = run_cli("manifest", tmp_path / "missing.iso")
     assert r.code == 4 and r.stderr.startswith("digitizer: ")
+
+
+def test_a_data_disc_has_no_manifest_and_scans_without_one(run_cli, tmp_path):
+    import subprocess
+
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "NOTES.TXT").write_text("notes\n")
+    iso = tmp_path / "data.iso"
+    subprocess.run(["genisoimage", "-quiet", "-V", "NOTES", "-o", str(iso),
+                    str(tmp_path / "files")], check=True)
+    r = run_cli("manifest", iso)
+    assert r.code == 2 and "describes video discs only" in r.stderr
+    folder = Path(run_cli("scan", iso).objects[0]["folder"])
+    assert not (folder / "disc.odm.json").exists()

@@ -117,5 +117,9 @@ def manifest(env, source):
     import json
 
     from digitizer import manifest as odm
+    from digitizer.errors import UsageError
 
-    click.echo(json.dumps(odm.build(source, None, env.cfg), indent=2, ensure_ascii=False))
+    found = odm.build(source, None, env.cfg)
+    if found is None:
+        raise UsageError(f"{source}: the Optical Disc Manifest describes video discs only")
+    click.echo(json.dumps(found, indent=2, ensure_ascii=False))

@@ -27,7 +27,7 @@ Every format is a plain module exposing:
     library_path(library, name, item, episode, extra_type)
                             where a finished title goes (names.py holds the layouts)
     manifest_disc(fs, ids, titles)
-                            the "disc" object of its Optical Disc Manifest v1 (format,
+                            optional: the "disc" object of its Optical Disc Manifest v1 (format,
                             identifiers, file inventory, titles; manifest.py wraps it)
 
 A format whose discs have no file system (an audio CD: a TOC, no files) also exposes

@@ -34,7 +34,9 @@ def scan_disc(source: str, catalog, cfg, *, probe: bool = True) -> dict:
     if entry:
         discdb.apply(entry, titles)
     catalog.record_titles(fp, titles)
-    markers.write_manifest(Path(info["folder"]), manifest.build(source, titles, cfg))
+    odm = manifest.build(source, titles, cfg)
+    if odm is not None:
+        markers.write_manifest(Path(info["folder"]), odm)
     markers.update_disc(Path(info["folder"]), titles=titles, disc_info=result["disc"],
                         tool_versions=result.get("tool_versions") or {})
     catalog.add_event("disc_scanned", fp, titles=len(titles),

@@ -30,7 +30,10 @@ KEYS: dict[str, str] = {
                        "differ, before the track fails",
     "eject": "eject binary",
     "ddrescue": "GNU ddrescue binary (images data discs)",
-    "image_retries": "retry passes over unreadable areas when an image is resumed",
+    "image_retries": "retry passes over unreadable areas when an image is resumed (and "
+                     "at once when a video disc is imaged first)",
+    "image_first": "image video discs whole with ddrescue before ripping their titles "
+                   "(for scratched discs; as `rip --image-first`)",
     "data_library": "folder for data disc images (empty: Discs/ in the library)",
     "min_title_seconds": "titles shorter than this are 'short' and not ripped by default",
     "eject_after_rip": "eject the drive when the last selected title has been read",
@@ -88,6 +91,7 @@ def _defaults() -> dict:
         "eject": "eject",
         "ddrescue": "ddrescue",
         "image_retries": 3,
+        "image_first": False,
         "data_library": "",
         "min_title_seconds": MIN_TITLE_SECONDS_DEFAULT,
         "eject_after_rip": True,

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 from digitizer import formats, identity, markers
-from digitizer.errors import (ERROR, Conflict, Interrupted, SourceError, UsageError,
-                              describe_os_error)
+from digitizer.errors import (ERROR, Conflict, DamagedRead, Interrupted, SourceError,
+                              UsageError, describe_os_error)
 from digitizer.names import Name
 from digitizer.steps import insert, rip, transcode
 
@@ -192,8 +192,12 @@ def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,
     results = []
     first = format_of_disc(catalog, fingerprint).STEPS[0]
     needs_rip = [r for r in rows if r["next"] == first and first not in r.get("blocked", {})]
+    held = None  # titles a damaged disc could not give whole: raised once the rest went on
     if needs_rip and do_rip:
-        where = source_for(catalog, fingerprint, source)
+        # The disc, else its image staged by `rip --image-first` (complete, or damaged with
+        # its damage accepted): either is read the same way.
+        where = source_for(catalog, fingerprint, source) or \
+            (str(rip.staged_image(folder)) if rip.staged_image(folder) else None)
         if where is None:
             for r in needs_rip:
                 r["waiting"] = "needs the disc in a drive (or its image) to rip"
@@ -201,7 +205,10 @@ def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,
             scan = {"source": where, "fingerprint": fingerprint, "label": marker.get("label"),
                     "folder": str(folder), "titles": list(titles.values()),
                     "disc_type": marker.get("disc_type")}
-            rip.rip_disc(scan, catalog, cfg, numbers=[r["title"] for r in needs_rip])
+            try:
+                rip.rip_disc(scan, catalog, cfg, numbers=[r["title"] for r in needs_rip])
+            except DamagedRead as exc:
+                held = exc
             rows = plan(catalog, cfg, fingerprint)
     if do_rest:
         name = identity.resolve(catalog, cfg, fingerprint, marker.get("label"),
@@ -211,7 +218,49 @@ def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,
             if emit:
                 emit(results[-1])
     announce_if_done(catalog, fingerprint)
+    if held is not None:
+        raise held
     return results
+
+
+def accept_damage(catalog, cfg, fingerprint: str, titles: list[int], *,
+                  emit=None) -> list[dict]:
+    """`review accept`: take titles of a damaged disc as they are (unreadable sectors read
+    as zeros), rip them from the staged image and carry them on; their markers say so."""
+    folder, marker = disc_marker(catalog, fingerprint)
+    damaged = rip.recorded_damage(folder)
+    if not damaged:
+        raise UsageError(f"{fingerprint[:12]}: no damaged titles to accept")
+    unknown = [t for t in titles if t not in damaged]
+    if unknown:
+        raise UsageError(f"title {unknown[0]} of {fingerprint[:12]} is not damaged (damaged: "
+                         f"{', '.join(map(str, sorted(damaged)))})")
+    chosen = titles or sorted(damaged)
+    accepted = sorted(rip.accepted_damage(folder) | set(chosen))
+    markers.update_disc(folder, accept_damaged=accepted)
+    for title in chosen:
+        if (catalog.step(fingerprint, title, "rip") or {}).get("state") == "failed":
+            catalog.set_step(fingerprint, title, "rip", state="pending")
+    catalog.add_event("damage_accepted", fingerprint, titles=chosen,
+                      sectors={str(t): damaged[t] for t in chosen})
+    return run_disc(catalog, cfg, fingerprint, emit=emit)
+
+
+def damaged_waiting(catalog) -> list[dict]:
+    """Discs with titles held back for unreadable sectors, as `review` lists them."""
+    out = []
+    for fp in sorted({s["fingerprint"] for s in catalog.steps(state="failed", kind="rip")}):
+        try:
+            folder, marker = disc_marker(catalog, fp)
+        except UsageError:
+            continue
+        held = {int(k): v for k, v in (marker.get("damaged") or {}).items()
+                if int(k) not in rip.accepted_damage(folder)
+                and (catalog.step(fp, int(k), "rip") or {}).get("state") == "failed"}
+        if held:
+            out.append({"fingerprint": fp, "label": marker.get("label"), "reason": "damaged",
+                        "titles": sorted(held), "unreadable": {str(k): v for k, v in held.items()}})
+    return out
 
 
 def resume_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,

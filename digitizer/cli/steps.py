@@ -33,9 +33,12 @@ def scans_from(env, args, objects, probe=True) -> list[dict]:
 @click.option("--main", is_flag=True, help="Only the main feature (or the episodes).")
 @click.option("--all", "all_", is_flag=True, help="Every title, whatever its role.")
 @click.option("--roles", help="Comma-separated roles to rip (default: main,extra,episode).")
+@click.option("--image-first", is_flag=True,
+              help="Image the whole disc with ddrescue first (retrying unreadable areas), "
+                   "then rip from the image: for scratched discs (config `image_first`).")
 @json_option
 @pass_env
-def rip(env, sources, numbers, main, all_, roles, as_array, table):
+def rip(env, sources, numbers, main, all_, roles, image_first, as_array, table):
     """Rip the selected titles of each disc to one lossless MKV per title (every video,
     audio and subtitle stream, chapters, languages), verified before it counts. Already
     verified rips are not redone. SOURCES may be `-` to read scan's JSON.
@@ -45,6 +48,7 @@ def rip(env, sources, numbers, main, all_, roles, as_array, table):
       digitizer rip /dev/sr0
       digitizer rip film.iso --title 1 --title 3
       digitizer scan film.iso | digitizer rip - --roles main
+      digitizer rip /dev/sr0 --image-first
     """
     from digitizer.steps import rip as ripmod
     from digitizer.jsonio import read_inputs
@@ -56,7 +60,7 @@ def rip(env, sources, numbers, main, all_, roles, as_array, table):
 
     def one(scan_result):
         ripmod.rip_disc(scan_result, env.catalog, env.cfg, numbers=numbers, main=main,
-                        all_=all_, roles_=roles_, emit=out.emit)
+                        all_=all_, roles_=roles_, emit=out.emit, image_first=image_first)
 
     # rip needs no interlace verdict (transcode measures it on the file): skip the probe.
     run_each(scans_from(env, args, objects, probe=False), one, out)

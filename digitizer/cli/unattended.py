@@ -198,29 +198,60 @@ def status(env, follow, limit, as_json):
 @click.pass_context
 def review(ctx, as_array, table):
     """Discs named only by a guess from their volume label are ripped and transcoded but
-    not inserted. Without a subcommand: list them (a table on a terminal, one JSON object
-    per disc when piped).
+    not inserted; titles of a damaged disc that were read with unreadable sectors are held
+    back. Without a subcommand: list both (a table on a terminal, one JSON object per disc
+    and reason when piped: "reason" is "name" or "damaged").
 
     \b
     Example:
       digitizer review
       digitizer review approve 0bff7fd7 --movie "Big Buck Bunny (2008)"
+      digitizer review accept 0bff7fd7 2
     """
     if ctx.invoked_subcommand is None:
+        from digitizer import pipeline
+
         env = ctx.ensure_object(Env)
-        out = output(as_array, table, ["fingerprint", "label", "suggestion", "titles"],
-                     rows=_review_row)
+        out = output(as_array, table, ["fingerprint", "label", "reason", "suggestion",
+                                       "titles"], rows=_review_row)
         waiting: dict = {}
         for step in env.catalog.steps(state="review", kind="insert"):
             disc = env.catalog.disc(step["fingerprint"])
             guess = env.catalog.name(step["fingerprint"]) or {}
             entry = waiting.setdefault(step["fingerprint"], {
-                "fingerprint": step["fingerprint"], "label": disc["label"],
+                "fingerprint": step["fingerprint"], "label": disc["label"], "reason": "name",
                 "suggestion": {k: guess.get(k) for k in ("kind", "name", "season")},
                 "titles": []})
             entry["titles"].append(step["title"])
-        out.emit_all(waiting.values())
+        out.emit_all(list(waiting.values()) + pipeline.damaged_waiting(env.catalog))
         out.close()
+
+
+@review.command("accept", short_help="Take damaged titles as they are and carry them on.")
+@click.argument("fingerprint", shell_complete=complete_fingerprints)
+@click.argument("titles", nargs=-1, type=int)
+@json_option
+@pass_env
+def review_accept(env, fingerprint, titles, as_array, table):
+    """Titles of a disc imaged with `rip --image-first` that read unreadable sectors wait
+    until the disc reads whole (`resume --retry`, e.g. after cleaning it) or until you take
+    them as they are: the unreadable sectors read as zeros (a glitch or a gap in the
+    picture), and each title's marker keeps saying which sectors were missing. Without
+    TITLES: every damaged title of the disc. No drive is needed: the image is staged.
+
+    \b
+    Example:
+      digitizer review accept 0bff7fd7
+      digitizer review accept 0bff7fd7 2 3
+    """
+    from digitizer import pipeline
+
+    cat = env.catalog
+    [(fp, _)] = pipeline.resolve_targets(cat, [fingerprint])
+    out = output(as_array, table, ["fingerprint", "title", "next", "path", "error"],
+                 rows=_short_fingerprint)
+    pipeline.accept_damage(cat, env.cfg, fp, list(titles), emit=out.emit)
+    out.close()
 
 
 @review.command("approve", short_help="Name a disc and insert its waiting titles.")
@@ -295,6 +326,10 @@ def _short_fingerprint(obj: dict) -> list[dict]:
 
 
 def _review_row(entry: dict) -> list[dict]:
+    if entry["reason"] == "damaged":
+        what = "; ".join(f"{t}: {v}" for t, v in entry["unreadable"].items())
+        return [dict(entry, fingerprint=entry["fingerprint"][:12], suggestion=what,
+                     titles=" ".join(str(t) for t in entry["titles"]))]
     guess = entry["suggestion"]
     season = f", season {guess['season']}" if guess.get("season") is not None else ""
     return [dict(entry, fingerprint=entry["fingerprint"][:12],

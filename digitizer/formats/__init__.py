@@ -29,6 +29,11 @@ Every format is a plain module exposing:
     manifest_disc(fs, ids, titles)
                             optional: the "disc" object of its Optical Disc Manifest v1 (format,
                             identifiers, file inventory, titles; manifest.py wraps it)
+    IMAGE_FIRST             True when `rip --image-first` may image the disc with ddrescue
+                            and rip its titles from the image (a file system, a drive)
+    title_sectors(fs, title)
+                            optional: the disc sectors ripping a title reads (None: any),
+                            so an unreadable area is blamed on the titles it belongs to
 
 A format whose discs have no file system (an audio CD: a TOC, no files) also exposes
 
@@ -95,6 +100,37 @@ def format_of(source: str, fs: DiscFS | None = None):
         raise SourceError(f"{source}: a {disc_type(fs)} disc; only "
                           f"{', '.join(f.NAME for f in REGISTRY)} discs are supported so far")
     return fmt
+
+
+def image_first(source: str, fmt, part, titles: list[dict], cfg,
+                retries: int) -> tuple[str | None, dict[int, str]]:
+    """Image the whole disc into `part` with ddrescue (its map beside it, continued when
+    present, `retries` passes over what is still unreadable), then say which of `titles`
+    read an unreadable sector: (the unreadable areas in one line or None,
+    {title: its unreadable areas}). A file system that cannot be read from the image
+    makes every title damaged."""
+    with open_disc(source) as fs:
+        size = fs.size
+    bad = data.image(source, part, size, cfg, retries)
+    if not bad:
+        return None, {}
+    whole = {t["title"]: data.describe(bad) for t in titles}
+    reader = getattr(fmt, "title_sectors", None)
+    if reader is None:
+        return data.describe(bad), whole
+    damaged = {}
+    try:
+        with open_disc(part) as fs:
+            for t in titles:
+                spans = reader(fs, t)
+                hit = bad if spans is None else \
+                    [b for b, (first, last) in zip(bad, data.sector_spans(bad))
+                     if any(a <= last and first <= z for a, z in spans)]
+                if hit:
+                    damaged[t["title"]] = data.describe(hit)
+    except SourceError:
+        return data.describe(bad), whole
+    return data.describe(bad), damaged
 
 
 def by_name(name: str | None):

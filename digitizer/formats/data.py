@@ -84,25 +84,44 @@ def probe(source: str, title: dict, cfg) -> None:
     """Nothing to decode on a data disc."""
 
 
-def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
-    """The whole disc into `part` with ddrescue and its map `part.map`; DamagedRead naming
-    the unreadable sectors when some could not be read (part and map kept for a retry)."""
+def image(source: str, part: Path, size: int | None, cfg, retries: int) -> list:
+    """The whole disc into `part` with ddrescue, its map `part.map` beside it (continued
+    when present, so only what is missing is read). Returns the areas still unreadable
+    (ddrescue blocks; `describe` names them); VerificationFailed when the map is unusable
+    or does not account for the whole disc."""
     mapfile = part.with_name(part.name + ".map")
-    retries = cfg.image_retries if mapfile.exists() else 0
-    t0 = time.monotonic()
     run.run(ddrescue.argv(source, str(part), str(mapfile), retries=retries,
                           program=cfg.ddrescue), timeout=None)
     try:
         blocks = ddrescue.parse_map(mapfile.read_text(encoding="utf-8", errors="replace"))
     except (OSError, ValueError) as exc:
         raise VerificationFailed(f"{part.name}: ddrescue left no usable map ({exc})") from None
-    bad = ddrescue.missing(blocks)
     # A map that does not account for the whole disc proves nothing about the rest.
-    if title.get("size") and ddrescue.covered(blocks) != title["size"]:
+    if size and ddrescue.covered(blocks) != size:
         raise VerificationFailed(f"{part.name}: the map covers {ddrescue.covered(blocks)} "
-                                 f"bytes, the disc has {title['size']}")
+                                 f"bytes, the disc has {size}")
+    return ddrescue.missing(blocks)
+
+
+def describe(bad: list) -> str:
+    """Unreadable areas in one line: "sectors 1024-1055 (32 sectors)"."""
+    return ddrescue.describe(bad)
+
+
+def sector_spans(bad: list) -> list[tuple[int, int]]:
+    """Unreadable areas as (first, last) 2048-byte sectors."""
+    return [(b.start // ddrescue.SECTOR, (b.end - 1) // ddrescue.SECTOR) for b in bad]
+
+
+def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
+    """The whole disc into `part` with ddrescue and its map `part.map`; DamagedRead naming
+    the unreadable sectors when some could not be read (part and map kept for a retry)."""
+    mapfile = part.with_name(part.name + ".map")
+    retries = cfg.image_retries if mapfile.exists() else 0
+    t0 = time.monotonic()
+    bad = image(source, part, title.get("size"), cfg, retries)
     if bad:
-        raise DamagedRead(f"{source}: unreadable {ddrescue.describe(bad)}; the image so far "
+        raise DamagedRead(f"{source}: unreadable {describe(bad)}; the image so far "
                           "is kept: `digitizer resume` retries only these")
     size = part.stat().st_size
     if title.get("size") and size != title["size"]:

@@ -58,7 +58,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from digitizer import names, roles
-from digitizer.errors import SourceError
+from digitizer.errors import DamagedRead, SourceError
 from digitizer.formats.discfs import DiscFS, Entry, MissingFile, _show
 from digitizer.tools import ffmpeg as ff
 from digitizer.tools import lsdvd, run
@@ -69,6 +69,7 @@ RIP_SUFFIX = ".mkv"
 CATCH_ALL = False
 RESUMES_PART = False  # ffmpeg cannot continue a partial MKV: a failed rip starts over
 NEEDS_NAME = True  # a movie or a show: a guessed name waits for review
+IMAGE_FIRST = True  # a file system on a drive: ddrescue can image it, ffmpeg rip from that
 
 _VMG = "VIDEO_TS/VIDEO_TS.IFO"
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
@@ -298,6 +299,23 @@ def title_from_track(track: dict) -> dict:
     }
 
 
+def title_sectors(fs: DiscFS, title: dict) -> list[tuple[int, int]] | None:
+    """The disc sectors that ripping `title` reads: its cells, placed where its title set's
+    VOBs start (cell sectors count from there), and the IFOs. None when the VOBs are not
+    one contiguous run on the disc: then any unreadable sector may be the title's."""
+    vts = title.get("vts")
+    start = fs.file_extent(f"VIDEO_TS/VTS_{vts:02d}_1.VOB") if vts else None
+    if start is None or not title.get("cells"):
+        return None
+    spans = [(start[0] + c["first_sector"], start[0] + c["last_sector"])
+             for c in title["cells"]]
+    for name in ("VIDEO_TS/VIDEO_TS.IFO", f"VIDEO_TS/VTS_{vts:02d}_0.IFO"):
+        extent = fs.file_extent(name)
+        if extent is not None:
+            spans.append((extent[0], extent[0] + max(1, -(-extent[1] // 2048)) - 1))
+    return spans
+
+
 def _input(source: str, title: int) -> list[str]:
     # dvdvideo hands its input to libdvdread verbatim, so no `file:` prefix there; an
     # absolute path cannot be taken for a protocol or an option.
@@ -368,15 +386,27 @@ def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
     ffmpeg = ff.binary(cfg.ffmpeg)
     meta = part.with_name(f".{part.name}.chapters")
     meta.write_text(ffmetadata(title["chapters"], title["duration"]))
+    unreadable, reached = False, 0.0
     try:
         with run.Process(rip_argv(ffmpeg, source, title, meta, part),
                          env=environment(cfg)) as proc:
             for stream, line in proc.lines():
                 if stream == "stdout":
-                    progress(ff.progress_seconds(line))
+                    seconds = ff.progress_seconds(line)
+                    reached = seconds if seconds is not None else reached
+                    progress(seconds)
+                elif ff.read_error(line):
+                    unreadable = True
             proc.wait()
     finally:
         meta.unlink(missing_ok=True)
+    if unreadable:
+        # ffmpeg stops the title at the first sector it cannot read and exits 0: the rip
+        # is short, and only this says why.
+        raise DamagedRead(f"title {title['title']}: the disc could not be read past "
+                          f"{reached:.1f} s of {title['duration']:.1f} s; clean it and run "
+                          "`digitizer resume --retry`, or rip with `--image-first` to keep "
+                          "what can be read")
     info = ff.verify(part, ffmpeg, duration=title["duration"],
                      audio=len(title.get("audio", [])),
                      subtitles=len(title.get("subtitles", [])))

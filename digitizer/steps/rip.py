@@ -7,12 +7,14 @@ verified, writes the marker and the catalog, and ejects the drive when the disc 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from digitizer import drives, formats, markers, roles
-from digitizer.errors import DigitizerError, InputError, NoSpace, UsageError, warn
+from digitizer.errors import DamagedRead, DigitizerError, InputError, NoSpace, UsageError, warn
 from digitizer.jsonio import field
 from digitizer.progress import Bar
 from digitizer.steps.claim import claimed
@@ -58,10 +60,17 @@ def check_space(folder: Path, titles: list[dict]) -> None:
 
 
 def rip_title(source: str, fmt, title: dict, folder: Path, fingerprint: str, catalog, cfg,
-              extra: dict) -> dict:
+              extra: dict, damage: str | None = None) -> dict:
     final = output_path(folder, title["title"], fmt)
     part = final.with_name(final.name + ".part")
     with claimed(catalog, fingerprint, title["title"], "rip", fmt.STEPS) as step:
+        if damage and title["title"] not in accepted_damage(folder):
+            # Read from a damaged image, this title would miss data: it waits for a retry
+            # of the disc or for a person to take it as it is.
+            raise DamagedRead(f"title {title['title']}: unreadable {damage}; held back: "
+                              f"`digitizer resume --retry` reads them again, `digitizer "
+                              f"review accept {fingerprint[:12]} {title['title']}` takes "
+                              "it as it is")
         bar = Bar(title["duration"], f"rip title {title['title']}", step["beat"])
         try:
             facts = fmt.rip(source, title, part, cfg, bar)
@@ -73,6 +82,8 @@ def rip_title(source: str, fmt, title: dict, folder: Path, fingerprint: str, cat
             raise
         finally:
             bar.close()
+        if damage:
+            facts["damaged"] = damage  # accepted by a person; the marker keeps saying so
         os.replace(part, final)
         markers.write_artefact(final, step="rip", fingerprint=fingerprint,
                                title=title["title"], disc_type=fmt.NAME,
@@ -82,6 +93,71 @@ def rip_title(source: str, fmt, title: dict, folder: Path, fingerprint: str, cat
     catalog.add_event("title_ripped", fingerprint, title["title"], path=str(final))
     return {"path": str(final), "duration": facts.get("duration"),
             "size": final.stat().st_size}
+
+
+# `rip --image-first`: the disc is imaged whole into its staging folder, then ripped from
+# the image. A damaged disc's image stays a `.part` beside its ddrescue map.
+IMAGE = "disc.iso"
+
+
+def accepted_damage(folder: Path) -> set[int]:
+    """Titles a person took as they are despite unreadable sectors (`review accept`)."""
+    return set(markers.read_disc(folder).get("accept_damaged") or [])
+
+
+def recorded_damage(folder: Path) -> dict[int, str]:
+    """The titles the last imaging found unreadable sectors in, with those sectors."""
+    return {int(k): v for k, v in (markers.read_disc(folder).get("damaged") or {}).items()}
+
+
+def staged_image(folder: Path) -> Path | None:
+    """A disc image in the staging folder that titles can be ripped from without the disc:
+    a complete one, or a damaged one whose damaged titles were accepted."""
+    if (folder / IMAGE).is_file():
+        return folder / IMAGE
+    part = folder / (IMAGE + ".part")
+    return part if part.is_file() and accepted_damage(folder) else None
+
+
+@contextmanager
+def _imaging(folder: Path):
+    # One imaging per disc at a time: two watchers given the same disc must not write one
+    # image together. The lock dies with its process, so a kill leaves nothing to clear.
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def image_disc(source: str, fmt, folder: Path, titles: list[dict], fingerprint: str,
+               catalog, cfg) -> tuple[str, dict[int, str]]:
+    """Where to rip `titles` from after imaging the disc (`rip --image-first`), and which
+    of them read an unreadable sector ({title: sectors})."""
+    final, part = folder / IMAGE, folder / (IMAGE + ".part")
+    if final.is_file():
+        return str(final), {}
+    damaged = recorded_damage(folder)
+    wanted = {t["title"] for t in titles}
+    if part.is_file() and damaged and wanted & set(damaged) <= accepted_damage(folder):
+        # Only accepted damage is left to rip: no need to read the disc again.
+        return str(part), damaged
+    with _imaging(folder):
+        if final.is_file():  # another worker finished it while this one waited
+            return str(final), {}
+        catalog.add_event("disc_imaging", fingerprint, source=source)
+        bad, damaged = formats.image_first(source, fmt, part, titles, cfg, cfg.image_retries)
+        markers.update_disc(folder, damaged={str(k): v for k, v in damaged.items()})
+        if bad is None:
+            os.replace(part, final)
+            part.with_name(part.name + ".map").unlink(missing_ok=True)
+            catalog.add_event("disc_imaged", fingerprint, path=str(final))
+            return str(final), {}
+    catalog.add_event("disc_damaged", fingerprint, unreadable=bad, titles=sorted(damaged))
+    warn(f"{source}: unreadable {bad}" + (f"; damaged title(s) {', '.join(map(str, sorted(damaged)))}"
+                                          if damaged else "; no selected title reads there"))
+    return str(part), damaged
 
 
 def record_selection(catalog, folder: Path, fingerprint: str, chosen: list[dict],
@@ -120,8 +196,11 @@ def recorded_scan(obj: dict, n: int, catalog, cfg) -> dict:
 
 
 def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, roles_=None,
-             emit=None) -> list[dict]:
-    """Rip the selected titles of a scanned disc; already verified rips are not redone."""
+             emit=None, image_first: bool = False) -> list[dict]:
+    """Rip the selected titles of a scanned disc; already verified rips are not redone.
+
+    A title that cannot be read whole does not stop the others: each is ripped, and the
+    first DamagedRead is raised at the end."""
     source, fp = scan["source"], scan["fingerprint"]
     fmt = formats.by_name(scan.get("disc_type") or (catalog.disc(fp) or {}).get("disc_type"))
     folder = Path(scan["folder"])
@@ -131,7 +210,13 @@ def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, ro
     todo = [t for t in chosen if not finished(output_path(folder, t["title"], fmt))]
     if todo:
         check_space(folder, todo)
-    results = []
+    read_from, damaged = source, {}
+    # Imaged first when asked, and always once an image was begun: its map says what is
+    # still to read, so a retry reads only the damaged areas again.
+    if todo and getattr(fmt, "IMAGE_FIRST", False) and \
+            (image_first or cfg.image_first or _image_files(folder)):
+        read_from, damaged = image_disc(source, fmt, folder, todo, fp, catalog, cfg)
+    results, held = [], []
     base = {"fingerprint": fp, "label": scan.get("label"), "source": source}
     for t in chosen:
         path = output_path(folder, t["title"], fmt)
@@ -142,14 +227,18 @@ def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, ro
                        path=str(path), duration=done.get("duration"), size=done["size"],
                        step="rip", skipped=True)
         else:
-            got = rip_title(source, fmt, t, folder, fp, catalog, cfg,
-                            {"label": scan.get("label")})
+            try:
+                got = rip_title(read_from, fmt, t, folder, fp, catalog, cfg,
+                                {"label": scan.get("label")}, damaged.get(t["title"]))
+            except DamagedRead as exc:  # recorded as failed; the other titles go on
+                held.append(exc)
+                continue
             row = dict(base, title=t["title"], role=t.get("role"), episode=t.get("episode"),
                        step="rip", skipped=False, **got)
         results.append(row)
         if emit:
             emit(row)
-    if todo and cfg.eject_after_rip and drives.is_block_device(source):
+    if todo and cfg.eject_after_rip and drives.is_block_device(source) and not held:
         try:
             eject.eject(source, cfg.eject)
         except DigitizerError as exc:  # a tray that will not open is harmless: warn, go on
@@ -157,4 +246,16 @@ def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, ro
         catalog.add_event("disc_ejected", fp, source=source)
     if chosen:
         catalog.add_event("disc_read", fp, titles=[t["title"] for t in chosen])
+    if held:
+        raise held[0]
+    if _image_files(folder) and all(finished(output_path(folder, t["title"], fmt))
+                                    for t in chosen):
+        # Every selected title is ripped: the disc-sized image has done its work.
+        for path in _image_files(folder):
+            path.unlink(missing_ok=True)
     return results
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return [p for p in (folder / IMAGE, folder / (IMAGE + ".part"),
+                        folder / (IMAGE + ".part.map")) if p.exists()]

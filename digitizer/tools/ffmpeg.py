@@ -53,6 +53,16 @@ def progress_frames(line: str) -> int | None:
             return None
     return None
 
+# libdvdnav's words when a sector of the disc cannot be read: ffmpeg then ends the title
+# early and still exits 0, so the rip would be short with nothing else to say why.
+_READ_ERROR = re.compile(r"Error reading from DVD|Unable to read next block")
+
+
+def read_error(line: str) -> bool:
+    """True for an ffmpeg stderr line saying the disc could not be read."""
+    return bool(_READ_ERROR.search(line))
+
+
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _CHAPTER = re.compile(r"Chapter #\d+:\d+: start (-?\d+(?:\.\d+)?), end (-?\d+(?:\.\d+)?)")
 _STREAM = re.compile(r"Stream #\d+:(\d+)(?:\[(0x[0-9a-fA-F]+)\])?(?:\((\w+)\))?: "

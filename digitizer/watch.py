@@ -50,11 +50,11 @@ class DriveLock:
 
 class Watcher:
     def __init__(self, cfg, sources: list[str], *, once: bool, movie=None, show=None,
-                 season=None, workers: int | None = None, emit=None):
+                 season=None, edition=None, workers: int | None = None, emit=None):
         self.cfg = cfg
         self.sources = list(sources)
         self.once = once
-        self.name = Name.from_options(movie, show, season)
+        self.name = Name.from_options(movie, show, season, edition=edition)
         self.workers = max(1, workers or cfg.transcode_workers)
         self.emit = emit or (lambda obj: None)
         self.stop = threading.Event()

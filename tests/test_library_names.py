@@ -102,3 +102,17 @@ def test_insert_season_zero_interviews_and_modes(run_cli, movie_disc, home):
     for folder in (episode.parent, episode.parent.parent, interview.parent):
         st = folder.stat()
         assert stat.S_IMODE(st.st_mode) == 0o2775 and st.st_gid == nogroup.gr_gid
+
+
+def test_watch_and_review_name_a_whole_disc_as_an_edition(tmp_path, pal_disc):
+    # --edition is a name option like --movie: watch, resume and review approve take it.
+    from test_unattended import run
+
+    home = tmp_path / "h"
+    run(home, "watch", "--once", pal_disc.iso, "--movie", "Pal Disc (2001)", "--edition",
+        "Extended Edition", DIGITIZER_PRESET="copy")
+    movies = home / "data" / "library" / "Movies" / "Pal Disc (2001)"
+    main = movies / "Pal Disc (2001) - Extended Edition {edition-Extended Edition}.mkv"
+    assert main.is_file()
+    refused = run(home, "review", "approve", pal_disc.iso, "--show", "X", "--edition", "Y", check=False)
+    assert refused.returncode == 2 and "--edition goes with --movie" in refused.stderr

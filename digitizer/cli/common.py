@@ -196,6 +196,9 @@ def json_dumps(obj) -> str:
 
 
 def name_options(f):
+    f = click.option("--edition", metavar='"EDITION"',
+                     help='With --movie: the cut on this disc ("Extended Edition"), filed '
+                          "beside the others as {edition-...}.")(f)
     f = click.option("--season", type=click.IntRange(0, 999),
                      help="Season number with --show (default 1).")(f)
     f = click.option("--show", metavar='"SHOW (YEAR)"', help="Name the disc(s) as this show.")(f)

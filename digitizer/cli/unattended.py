@@ -24,8 +24,8 @@ from digitizer.names import EXTRA_TYPES
 @name_options
 @json_option
 @pass_env
-def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, season, as_array,
-           table):
+def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, season, edition,
+           as_array, table):
     """Bring discs as far as they can go. Works backwards from the files and their markers:
     an inserted file that verifies is done, a verified transcode needs only insert, a
     verified rip needs transcode and insert, anything else is ripped again (which needs
@@ -42,7 +42,7 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
     from digitizer import pipeline
     from digitizer.names import Name
 
-    name = Name.from_options(movie, show, season)
+    name = Name.from_options(movie, show, season, edition=edition)
     cat = env.catalog
     cat.release_stale()
     pairs = pipeline.resolve_targets(cat, list(targets)) if targets else \
@@ -112,7 +112,7 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
 @click.option("--table", is_flag=True, help="A table row per result even when piped.")
 @pass_env
 def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as, movie, show,
-          season, as_json, table):
+          season, edition, as_json, table):
     """Watch the drives (or the SOURCES given: drives or images). A new disc is
     fingerprinted; a known one resumes and is never ripped twice; a new one is scanned,
     its main title and extras ripped, and the drive ejected. Transcode and insert run
@@ -151,7 +151,8 @@ def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as
     else:
         out = output(False)
     watcher = watchmod.Watcher(env.cfg, [normalise(s) for s in sources], once=once,
-                               movie=movie, show=show, season=season, workers=workers,
+                               movie=movie, show=show, season=season, edition=edition,
+                               workers=workers,
                                emit=out.emit)
     code = watcher.run()
     sys.exit(code)
@@ -262,7 +263,8 @@ def review_accept(env, fingerprint, titles, as_array, table):
                   EXTRA_TYPES) + "; kept with the disc's record, so a later resume agrees.")
 @json_option
 @pass_env
-def review_approve(env, fingerprint, movie, show, season, extra_types, as_array, table):
+def review_approve(env, fingerprint, movie, show, season, edition, extra_types, as_array,
+                   table):
     """Give a disc its library name (or accept the suggestion with neither option) and
     insert its titles that were waiting.
 
@@ -279,7 +281,7 @@ def review_approve(env, fingerprint, movie, show, season, extra_types, as_array,
 
     cat = env.catalog
     [(fp, _)] = pipeline.resolve_targets(cat, [fingerprint])
-    name = Name.from_options(movie, show, season, source="review")
+    name = Name.from_options(movie, show, season, source="review", edition=edition)
     if name is None:
         known = Name.from_dict(cat.name(fp))
         if known is None:

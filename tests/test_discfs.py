@@ -389,3 +389,20 @@ def test_folder_skips_dangling_links(tmp_path):
     (tmp_path / "VIDEO_TS" / "GONE.VOB").symlink_to(tmp_path / "nowhere")
     with open_disc(tmp_path) as fs:
         assert "GONE.VOB" not in [e.name for e in fs.listdir("VIDEO_TS")]
+
+
+def test_joliet_names_are_the_ones_the_disc_was_made_with(tmp_path):
+    src = tmp_path / "src"
+    (src / "Holiday Photos 2004").mkdir(parents=True)
+    (src / "Holiday Photos 2004" / "Sunset over the Bay.jpeg").write_bytes(b"jpeg" * 1000)
+    (src / "Ünïcode Notes.txt").write_text("notes\n")
+    joliet = genisoimage(src, tmp_path / "joliet.iso", "PHOTOS", "-J", "-joliet-long")
+    with open_disc(joliet) as fs:
+        assert fs.filesystem == "iso9660+joliet"
+        assert sorted(e.name for e in fs.listdir("")) == ["Holiday Photos 2004",
+                                                          "Ünïcode Notes.txt"]
+        assert fs.read("Holiday Photos 2004/Sunset over the Bay.jpeg") == b"jpeg" * 1000
+    plain = genisoimage(src, tmp_path / "plain.iso", "PHOTOS")
+    with open_disc(plain) as fs:  # without Joliet: the 8.3 stand-ins, still readable
+        assert fs.filesystem == "iso9660"
+        assert all(e.name == e.name.upper() for e in fs.listdir(""))

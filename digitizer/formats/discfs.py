@@ -235,6 +235,7 @@ class _ImageFS(DiscFS):
         self.source, self.kind, self._fd = path, kind, fd
         self._cache: dict[int, bytes] = {}
         self.filesystem = None
+        self._joliet = False
         try:
             self.size = os.lseek(fd, 0, os.SEEK_END)
         except OSError as e:
@@ -244,6 +245,7 @@ class _ImageFS(DiscFS):
         if kind == "image" and self.size < 17 * SECTOR:
             raise SourceError(f"{_show(path)} is not a disc image: only {self.size} bytes")
         pvd = self._find_pvd()
+        joliet = self._find_joliet() if pvd is not None else None
         volume = _u32(pvd, 80) * SECTOR if pvd else 0
         if kind == "image" and volume > self.size:
             raise Truncated(f"{_show(path)} is truncated: the volume is {volume} bytes, "
@@ -260,9 +262,12 @@ class _ImageFS(DiscFS):
         if self.filesystem is None:
             if pvd is None:
                 raise SourceError(f"{_show(path)} is not a disc image (no UDF or ISO9660 found)")
-            self._list, self._root = self._iso_kids, self._iso_record(pvd[156:190])
+            # Joliet's names are the ones the disc was made with (long, mixed case); the
+            # plain ISO 9660 tree beside it has only their 8.3 upper-case stand-ins.
+            self._joliet = joliet is not None
+            self._list, self._root = self._iso_kids, self._iso_record((joliet or pvd)[156:190])
             self._kids(self._root)  # a truncated or corrupt root fails now, not later
-            self.filesystem = "iso9660"
+            self.filesystem = "iso9660+joliet" if self._joliet else "iso9660"
         if pvd is not None:
             self.iso_label = _text(pvd[40:72]).rstrip(" \x00") or None
         self.label = self.iso_label or self.udf_label
@@ -323,8 +328,22 @@ class _ImageFS(DiscFS):
                 return d if _u16(d, 128) == SECTOR else None
         return None
 
+    def _find_joliet(self) -> bytes | None:
+        """The Joliet supplementary volume descriptor (UCS-2 names), if the disc has one."""
+        for s in range(17, 48):
+            if (s + 1) * SECTOR > self.size:
+                return None
+            d = self._sectors(s, 1)
+            if d[1:6] != b"CD001" or d[0] == 255:
+                return None
+            if d[0] == 2 and d[88:91] in (b"%/@", b"%/C", b"%/E"):
+                return d
+        return None
+
     def _iso_record(self, r: bytes) -> _Node:
-        size, name = _u32(r, 10), _text(r[33:33 + r[32]]).split(";")[0]
+        raw = r[33:33 + r[32]]
+        name = raw.decode("utf-16-be", "replace") if self._joliet and len(raw) % 2 == 0 else _text(raw)
+        size, name = _u32(r, 10), name.split(";")[0]
         t = _iso_time(r[18:25])
         return _Node(name.rstrip(".") if "." in name else name, bool(r[25] & 2), size,
                      [(_u32(r, 2), size, True)], None, t, t)

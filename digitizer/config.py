@@ -28,6 +28,10 @@ KEYS: dict[str, str] = {
     "cd_paranoia": "cd-paranoia binary (reads audio CDs and CUE/BIN images)",
     "cd_read_retries": "times an audio CD track is read again when its test and copy reads "
                        "differ, before the track fails",
+    "accuraterip_url": "AccurateRip database the rips of audio CDs are checked against "
+                       "(empty: not verified; `digitizer verify` checks later)",
+    "musicbrainz_url": "MusicBrainz web service audio CDs are named from (empty: CD-TEXT, "
+                       "else review)",
     "eject": "eject binary",
     "ddrescue": "GNU ddrescue binary (images data discs)",
     "image_retries": "retry passes over unreadable areas when an image is resumed (and "
@@ -88,6 +92,8 @@ def _defaults() -> dict:
         "lsdvd": "lsdvd",
         "cd_paranoia": "cd-paranoia",
         "cd_read_retries": 2,
+        "accuraterip_url": "http://www.accuraterip.com/accuraterip",
+        "musicbrainz_url": "https://musicbrainz.org/ws/2",
         "eject": "eject",
         "ddrescue": "ddrescue",
         "image_retries": 3,

@@ -254,7 +254,7 @@ def music_path(library: Path, name: Name, item: dict) -> Path:
                          "(review approve FP --album \"Artist - Album (Year)\")")
     artist, album = album_parts(name)
     folder = library / "Music" / safe_component(artist) / safe_component(album)
-    if item.get("disc_total", 1) > 1:
+    if (item.get("disc_total") or 1) > 1:
         folder = folder / f"Disc {item.get('disc_number') or 1}"
     title = safe_component(item.get("track_title") or f"Track {item['title']:02d}")
     return inside(library, folder / f"{item['title']:02d} - {title}.flac")

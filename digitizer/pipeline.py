@@ -323,7 +323,7 @@ def _insert(catalog, cfg, row: dict, name: Name) -> None:
     done = insert.insert_file(row["path"], catalog, library=fmt.library_root(cfg),
                               name=name if fmt.NEEDS_NAME else None,
                               mode=cfg.insert_mode,
-                              ownership=insert.Ownership.from_config(cfg))
+                              ownership=insert.Ownership.from_config(cfg), ffmpeg=cfg.ffmpeg)
     row.update(next=_after(fmt.STEPS, "insert"), path=done["path"])
 
 

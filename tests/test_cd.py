@@ -153,7 +153,9 @@ def tags_of(flac: Path) -> dict:
         pos += 4 + size
 
 
-def test_watch_once_files_a_bit_exact_tagged_album(tmp_path, run_cli, home):
+def test_watch_once_files_a_bit_exact_tagged_album(tmp_path, run_cli, home, monkeypatch):
+    monkeypatch.setenv("DIGITIZER_ACCURATERIP_URL", "")
+    monkeypatch.setenv("DIGITIZER_MUSICBRAINZ_URL", "")
     cue = build_album(tmp_path / "img", data_track=True)
     image = (tmp_path / "img" / "album.bin").read_bytes()
     got = run_cli("fingerprint", cue)
@@ -184,6 +186,8 @@ def test_watch_once_files_a_bit_exact_tagged_album(tmp_path, run_cli, home):
 def test_a_track_whose_reads_differ_fails_by_name(tmp_path, run_cli, home, monkeypatch):
     """The image reader is the real cd-paranoia; a wrapper flips one byte of every other
     read of track 2, so its test and copy reads never agree."""
+    monkeypatch.setenv("DIGITIZER_ACCURATERIP_URL", "")
+    monkeypatch.setenv("DIGITIZER_MUSICBRAINZ_URL", "")
     cue = build_album(tmp_path / "img")
     count = tmp_path / "count"
     wrapper = tmp_path / "flaky-paranoia"
@@ -203,3 +207,190 @@ exit 0
     assert int(count.read_text()) == 4
     staging = next((home / "data" / "staging").iterdir())
     assert not list(staging.glob("title_02*"))  # nothing half-written
+
+
+def logging_reader(tmp_path, *, stall_on: int | None = None) -> Path:
+    """A cd-paranoia that logs the track of every read (and, for `stall_on`, says so in a
+    flag file and stalls there until killed) before the real one reads it."""
+    log, flag = tmp_path / "reads.log", tmp_path / "stalled"
+    script = tmp_path / f"logging-paranoia-{stall_on}"
+    stall = (f'[ "$t" = {stall_on} ] && {{ touch {flag}; sleep 60; }}' if stall_on else ":")
+    script.write_text(f"""#!/bin/sh
+t=""; prev=""
+for a in "$@"; do [ "$prev" = "-r" ] && t=$a; prev=$a; done
+[ -n "$t" ] && echo "$t" >> {log}
+{stall}
+exec cd-paranoia "$@"
+""")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script
+
+
+def test_kill_9_mid_album_resumes_with_only_the_missing_tracks(tmp_path):
+    from test_unattended import EXE, env_for, kill_when, leftovers
+
+    home = tmp_path / "home"
+    cue = build_album(tmp_path / "img")
+    image = (tmp_path / "img" / "album.bin").read_bytes()
+    stalling = logging_reader(tmp_path, stall_on=3)
+    offline = {"DIGITIZER_ACCURATERIP_URL": "", "DIGITIZER_MUSICBRAINZ_URL": ""}
+    kill_when(home, ["watch", "--once", cue], (tmp_path / "stalled").exists,
+              DIGITIZER_CD_PARANOIA=str(stalling), **offline)
+    log = tmp_path / "reads.log"
+    assert log.read_text().split() == ["1", "1", "2", "2", "3"]
+    log.unlink()
+    done = subprocess.run([EXE, "watch", "--once", str(cue)], capture_output=True, text=True,
+                          env=env_for(home, DIGITIZER_CD_PARANOIA=str(logging_reader(tmp_path)),
+                                  **offline))
+    assert done.returncode == 0, done.stderr
+    assert log.read_text().split() == ["3", "3"]  # tracks 1 and 2 were not read again
+    album = home / "data" / "library" / "Music" / "Test Artist" / "Test Album"
+    files = sorted(album.glob("*.flac"))
+    assert len(files) == 3
+    starts = [0, 300, 700, 1000]
+    for n, f in enumerate(files):
+        assert decoded(f) == image[starts[n] * 2352:starts[n + 1] * 2352], f.name
+    assert leftovers(home) == []
+
+
+# -- AccurateRip and MusicBrainz, from a local server --------------------------------------
+
+class Served:
+    """A local HTTP server: path -> (status, bytes); records the requests' User-Agents."""
+
+    def __init__(self, routes):
+        import http.server
+        import threading
+
+        served = self
+        self.routes, self.agents = routes, []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                served.agents.append(self.headers.get("User-Agent"))
+                status, body = served.routes.get(self.path.split("?")[0], (404, b""))
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_accuraterip_and_musicbrainz_from_a_local_server(tmp_path, run_cli, home, monkeypatch):
+    from digitizer.formats import accuraterip
+
+    cue = build_album(tmp_path / "img", cdtext=False)
+    image = (tmp_path / "img" / "album.bin").read_bytes()
+    disc = cd.open_source(str(cue))
+    ids = cd.disc_ids(disc)
+    starts = [0, 300, 700, 1000]
+    sums = [cd.checksums(image[a * 2352:b * 2352], n == 0, n == 2)
+            for n, (a, b) in enumerate(zip(starts, starts[1:]))]
+    _, id1, id2, fd = ids["accuraterip"].split("-")
+    head = (int(id1, 16), int(id2, 16), int(fd, 16))
+    entry = {"confidence": 1, "crc": 0x12345678}
+    dbar = accuraterip.build([
+        {"id1": head[0], "id2": head[1], "freedb": head[2],  # one pressing: v2 sums
+         "entries": [{"confidence": 7, "crc": int(sums[0]["accuraterip_v2"], 16)},
+                     {"confidence": 4, "crc": int(sums[1]["accuraterip_v1"], 16)}, entry]},
+        {"id1": head[0], "id2": head[1], "freedb": head[2],  # another: weaker, track 1 too
+         "entries": [{"confidence": 2, "crc": int(sums[0]["accuraterip_v1"], 16)}, entry,
+                     entry]}])
+    assert accuraterip.parse(dbar)[0]["entries"][0]["confidence"] == 7
+    release = {"releases": [{
+        "id": "a-release", "title": "Hits", "date": "1999-05-01",
+        "artist-credit": [{"name": "Various Artists",
+                           "artist": {"id": "89ad4ac3-39f7-470e-963a-56509c546377"}}],
+        "media": [{"position": 1, "discs": [{"id": ids["musicbrainz"]}], "tracks": [
+            {"position": n, "title": f"Hit {n}",
+             "artist-credit": [{"name": f"Singer {n}", "joinphrase": ""}]}
+            for n in (1, 2, 3)]}]}]}
+    server = Served({f"/ar/{ids['dbar']}": (200, dbar),
+                     f"/ws/2/discid/{ids['musicbrainz']}": (200, json.dumps(release).encode())})
+    try:
+        monkeypatch.setenv("DIGITIZER_ACCURATERIP_URL", server.url + "/ar")
+        monkeypatch.setenv("DIGITIZER_MUSICBRAINZ_URL", server.url + "/ws/2")
+        got = run_cli("watch", "--once", cue)
+        assert got.code == 0, got
+    finally:
+        server.close()
+    assert all(a.startswith("digitizer/") for a in server.agents) and server.agents
+    album = home / "data" / "library" / "Music" / "Various Artists" / "Hits (1999)"
+    files = sorted(album.glob("*.flac"))
+    assert [f.name for f in files] == ["01 - Hit 1.flac", "02 - Hit 2.flac", "03 - Hit 3.flac"]
+    tags = tags_of(files[0])
+    assert tags["COMPILATION"] == "1" and tags["ALBUMARTIST"] == "Various Artists"
+    assert tags["ARTIST"] == "Singer 1" and tags["DATE"] == "1999-05-01"
+    verdicts = [json.loads((album / f".{f.name}.digitizer.json").read_text())["accuraterip"]
+                for f in files]
+    assert verdicts == [{"status": "accurate", "confidence": 7, "version": 2},
+                        {"status": "accurate", "confidence": 4, "version": 1},
+                        {"status": "mismatch"}]
+    marker = json.loads((album / ".02 - Hit 2.flac.digitizer.json").read_text())
+    assert marker["accuraterip_v1"] == sums[1]["accuraterip_v1"]
+    assert marker["copy_crc32"] == marker["test_crc32"] == "%08X" % (
+        __import__("zlib").crc32(image[300 * 2352:700 * 2352]))
+    log = (album / "Hits.log").read_text()
+    assert "accurate (confidence 7, v2)" in log and "mismatch" in log
+    cue_out = (album / "Hits.cue").read_text()
+    assert 'FILE "02 - Hit 2.flac" WAVE' in cue_out
+    assert "INDEX 00 00:02:00" in cue_out  # track 2's pregap: the last 2 s of file 1
+
+
+def test_an_unnamed_album_waits_for_review_then_is_retagged(tmp_path, run_cli, home,
+                                                           monkeypatch):
+    monkeypatch.setenv("DIGITIZER_ACCURATERIP_URL", "")  # offline
+    monkeypatch.setenv("DIGITIZER_MUSICBRAINZ_URL", "")
+    cue = build_album(tmp_path / "img", cdtext=False)
+    got = run_cli("watch", "--once", cue)
+    fp = cd.disc_ids(cd.open_source(str(cue)))["musicbrainz"]
+    assert got.code == 0, got
+    waiting = run_cli("review").objects
+    assert waiting[0]["fingerprint"] == fp
+    assert waiting[0]["suggestion"]["kind"] == "album"
+    got = run_cli("review", "approve", fp[:8], "--album", "Some Artist - Some Album (2001)")
+    assert got.code == 0, got
+    album = home / "data" / "library" / "Music" / "Some Artist" / "Some Album (2001)"
+    files = sorted(album.glob("*.flac"))
+    assert [f.name for f in files] == ["01 - Track 01.flac", "02 - Track 02.flac",
+                                       "03 - Track 03.flac"]
+    tags = tags_of(files[2])
+    assert (tags["ALBUM"], tags["ALBUMARTIST"], tags["DATE"]) == \
+        ("Some Album", "Some Artist", "2001")
+    assert "COMPILATION" not in tags
+    image = (tmp_path / "img" / "album.bin").read_bytes()
+    assert decoded(files[2]) == image[700 * 2352:1000 * 2352]  # retagging kept the audio
+    marker = json.loads((album / ".03 - Track 03.flac.digitizer.json").read_text())
+    assert marker["accuraterip"] == {"status": "not verified"}
+    # Online later: `verify` asks AccurateRip and records the answer.
+    from digitizer.formats import accuraterip
+
+    ids = cd.disc_ids(cd.open_source(str(cue)))
+    _, id1, id2, fd = ids["accuraterip"].split("-")
+    sums = cd.checksums(image[700 * 2352:1000 * 2352], False, True)
+    dbar = accuraterip.build([{"id1": int(id1, 16), "id2": int(id2, 16), "freedb": int(fd, 16),
+                               "entries": [{"confidence": 1, "crc": 1}, {"confidence": 1, "crc": 2},
+                                           {"confidence": 9, "crc": int(sums["accuraterip_v2"], 16)}]}])
+    server = Served({f"/ar/{ids['dbar']}": (200, dbar)})
+    try:
+        monkeypatch.setenv("DIGITIZER_ACCURATERIP_URL", server.url + "/ar")
+        got = run_cli("verify", files[2])
+        assert got.code == 0, got
+        assert got.objects[0]["verdict"] == "accurate (confidence 9, v2)"
+        got = run_cli("verify", album)
+        assert got.code == 1  # tracks 1 and 2 do not match this database
+        assert "01 - Track 01.flac: mismatch" in got.stderr
+    finally:
+        server.close()
+    marker = json.loads((album / ".03 - Track 03.flac.digitizer.json").read_text())
+    assert marker["accuraterip"] == {"status": "accurate", "confidence": 9, "version": 2}
+    assert "accurate (confidence 9, v2)" in (album / "Some Album.log").read_text()

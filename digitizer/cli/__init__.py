@@ -38,8 +38,8 @@ def cli():
 
 for command in (admin.config, admin.catalog, admin.completion, admin.discdb, identify.detect,
                 identify.fingerprint, identify.scan, identify.manifest, steps.rip,
-                steps.transcode, steps.insert, unattended.resume, unattended.watch,
-                unattended.status, unattended.review):
+                steps.transcode, steps.insert, steps.verify, unattended.resume,
+                unattended.watch, unattended.status, unattended.review):
     cli.add_command(command)
 
 

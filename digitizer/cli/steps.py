@@ -197,3 +197,24 @@ def _complete_presets(incomplete):
     except Exception:  # completion must never print a traceback into the shell
         return []
     return [n for n in names if n.startswith(incomplete)]
+
+
+@click.command(short_help="Check finished audio CD rips against AccurateRip.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@json_option
+@pass_env
+def verify(env, paths, as_array, table):
+    """Ask AccurateRip again about ripped or filed tracks (files, or folders such as an
+    album in the library): a rip made offline says "not verified" until then. The verdict
+    goes into each track's marker and the album's rip log. Exit code 1 when a track does
+    not match the database.
+
+    \b
+    Example:
+      digitizer verify ~/Music/"Some Artist"/"Some Album (1999)"
+    """
+    from digitizer.steps import verify as verifymod
+
+    files = verifymod.files_of(list(paths))
+    run_each(files, lambda f: verifymod.verify_file(f, env.cfg),
+             output(as_array, table, ["title", "verdict", "path"]))

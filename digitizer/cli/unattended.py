@@ -261,10 +261,12 @@ def review_accept(env, fingerprint, titles, as_array, table):
 @click.option("--extra-type", "extra_types", multiple=True, metavar="TITLE=TYPE",
               help="The extras folder of one title (repeat for several): " + ", ".join(
                   EXTRA_TYPES) + "; kept with the disc's record, so a later resume agrees.")
+@click.option("--album", metavar="'ARTIST - ALBUM (YEAR)'",
+              help="An audio CD's name (\"Various Artists - ...\" for a compilation).")
 @json_option
 @pass_env
-def review_approve(env, fingerprint, movie, show, season, edition, extra_types, as_array,
-                   table):
+def review_approve(env, fingerprint, movie, show, season, edition, extra_types, album,
+                   as_array, table):
     """Give a disc its library name (or accept the suggestion with neither option) and
     insert its titles that were waiting.
 
@@ -273,6 +275,7 @@ def review_approve(env, fingerprint, movie, show, season, edition, extra_types, 
       digitizer review approve 0bff7fd7 --movie "Big Buck Bunny (2008)"
       digitizer review approve 5e94 --show "Some Show (2020)" --season 2
       digitizer review approve 0bff --movie "Alien (1979)" --extra-type 3=trailer
+      digitizer review approve QVfTsQ --album "Some Artist - Some Album (1999)"
     """
     from digitizer import pipeline
 
@@ -281,11 +284,14 @@ def review_approve(env, fingerprint, movie, show, season, edition, extra_types, 
 
     cat = env.catalog
     [(fp, _)] = pipeline.resolve_targets(cat, [fingerprint])
-    name = Name.from_options(movie, show, season, source="review", edition=edition)
+    if album and (movie or show):
+        raise click.UsageError("give --album, --movie or --show, not two of them")
+    name = Name("album", album, source="review") if album else \
+        Name.from_options(movie, show, season, source="review", edition=edition)
     if name is None:
         known = Name.from_dict(cat.name(fp))
         if known is None:
-            raise click.UsageError("give --movie or --show")
+            raise click.UsageError("give --movie, --show or --album")
         name = Name(known.kind, known.name, known.season, source="review")
     types = _extra_types(extra_types)
     unknown = set(types) - {t["title"] for t in cat.titles(fp)}

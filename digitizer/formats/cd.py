@@ -47,6 +47,7 @@ from pathlib import Path
 
 from digitizer import drives, names
 from digitizer.errors import SourceError, VerificationFailed
+from digitizer.formats import accuraterip, musicbrainz
 from digitizer.tools import cdparanoia, run
 from digitizer.tools import ffmpeg as ff
 
@@ -56,6 +57,11 @@ RIP_SUFFIX = ".flac"
 CATCH_ALL = False
 RESUMES_PART = False  # a track is read again whole: its two reads must be compared
 NEEDS_NAME = True  # an album: a guessed name waits for review
+# Facts of a track's rip marker that insert passes to library_path and keeps in its marker.
+KEPT_FACTS = ("index", "track_title", "track_artist", "track_total", "disc_number", "disc_total",
+              "sectors", "pregap", "date", "compilation",
+              "isrc", "test_crc32", "copy_crc32", "crc32", "accuraterip_v1",
+              "accuraterip_v2", "accuraterip", "ids", "album", "album_artist", "year")
 
 SECTOR = 2352  # bytes of audio per CD sector: 588 stereo 16-bit samples
 LEAD_IN = 150
@@ -292,27 +298,44 @@ def read_ids(fs: AudioDisc) -> dict:
 # ---------------------------------------------------------------- scan
 
 def scan(source: str, cfg) -> dict:
+    """Every audio track, named by MusicBrainz (when configured and it answers), else by
+    the disc's CD-TEXT, else left for the review gate."""
     disc = open_source(source)
     if disc is None:
         raise SourceError(f"{source} is not an audio CD or a CUE sheet")
     audio = [t for t in disc.tracks if t.audio]
     ids = disc_ids(disc)
+    mb = musicbrainz.lookup(cfg.musicbrainz_url, ids["musicbrainz"])
+    if mb:
+        album = dict(mb, name_source="musicbrainz")
+    elif disc.title:
+        album = {"album": disc.title, "album_artist": disc.performer or None,
+                 "name_source": "cdtext", "compilation": False, "tracks": {}}
+    else:
+        album = {"tracks": {}, "name_source": None, "compilation": False}
     titles = []
     for i, t in enumerate(audio):
+        named = album["tracks"].get(t.number) or {}
         titles.append({
             "title": t.number, "role": "main", "duration": round(t.length / 75, 3),
             "chapters": [0.0], "segments": [[t.start, t.start + t.length - 1]],
             "size": t.length * SECTOR, "start": t.start, "sectors": t.length,
             "pregap": t.pregap, "preemphasis": t.preemphasis, "isrc": t.isrc,
-            "track_title": t.title, "track_artist": t.performer or disc.performer,
-            "first": i == 0, "last": i == len(audio) - 1, "track_total": len(audio),
-            "album": disc.title, "album_artist": disc.performer,
-            "musicbrainz_discid": ids["musicbrainz"]})
+            "track_title": named.get("title") or t.title,
+            "track_artist": named.get("artist") or t.performer or album.get("album_artist"),
+            "index": i, "first": i == 0, "last": i == len(audio) - 1,
+            "track_total": len(audio), "album": album.get("album"),
+            "album_artist": album.get("album_artist"), "date": album.get("date"),
+            "year": album.get("year"), "compilation": bool(album.get("compilation")),
+            "disc_number": album.get("disc_number") or 1,
+            "disc_total": album.get("disc_total") or 1,
+            "name_source": album["name_source"], "ids": ids})
     info = {"tracks": len(disc.tracks), "audio_tracks": len(audio),
             "data_tracks": [t.number for t in disc.tracks if not t.audio],
             "leadout": disc.leadout, "hidden_track_one_audio": disc.htoa,
             "cdtext": {"title": disc.title, "performer": disc.performer,
-                       "tracks": {t.number: t.title for t in audio if t.title}}}
+                       "tracks": {t.number: t.title for t in audio if t.title}},
+            "musicbrainz_release": (mb or {}).get("release_id")}
     return {"disc": info, "titles": titles,
             "tool_versions": {"cd-paranoia": run.version(cfg.cd_paranoia)}}
 
@@ -329,12 +352,17 @@ def probe(source: str, title: dict, cfg) -> None:
 
 
 def disc_name(titles: list[dict]):
-    """The album's name from CD-TEXT, when the disc has it."""
+    """The album's name from MusicBrainz or CD-TEXT when the scan found one, else an
+    uncertain placeholder for the review gate."""
     first = titles[0] if titles else {}
-    if first.get("album") and first.get("album_artist"):
-        return names.Name("album", f"{first['album_artist']} - {first['album']}",
-                          source="cdtext")
-    return None
+    if not (first.get("album") and first.get("name_source")):
+        # A guess, so the review gate holds the album and suggests an album's name.
+        return names.Name("album", "Unknown Artist - Unknown Album", source="label")
+    artist = names.VARIOUS_ARTISTS if first.get("compilation") else \
+        (first.get("album_artist") or "Unknown Artist")
+    year = f" ({first['year']})" if first.get("year") else ""
+    return names.Name("album", f"{artist} - {first['album']}{year}",
+                      source=first["name_source"])
 
 
 # ---------------------------------------------------------------- checksums
@@ -360,10 +388,15 @@ def checksums(pcm: bytes, first: bool, last: bool) -> dict:
 def tags(title: dict) -> dict:
     out = {"TITLE": title.get("track_title") or f"Track {title['title']}",
            "ARTIST": title.get("track_artist") or title.get("album_artist"),
-           "ALBUM": title.get("album"), "ALBUMARTIST": title.get("album_artist"),
+           "ALBUM": title.get("album"),
+           "ALBUMARTIST": names.VARIOUS_ARTISTS if title.get("compilation")
+           else title.get("album_artist"),
            "TRACKNUMBER": str(title["title"]), "TRACKTOTAL": str(title.get("track_total")),
-           "DISCNUMBER": "1", "DISCTOTAL": "1", "ISRC": title.get("isrc"),
-           "MUSICBRAINZ_DISCID": title.get("musicbrainz_discid")}
+           "DISCNUMBER": str(title.get("disc_number") or 1),
+           "DISCTOTAL": str(title.get("disc_total") or 1), "DATE": title.get("date"),
+           "ISRC": title.get("isrc"),
+           "MUSICBRAINZ_DISCID": (title.get("ids") or {}).get("musicbrainz"),
+           "COMPILATION": "1" if title.get("compilation") else None}
     return {k: v for k, v in out.items() if v}
 
 
@@ -422,17 +455,142 @@ def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
     finally:
         raw.unlink(missing_ok=True)
         back.unlink(missing_ok=True)
+    verified = verify_track(title, sums, part.parent, cfg)
     progress(title["duration"])
     return {"duration": title["duration"], "track": title["title"],
-            "track_title": title.get("track_title"), "reads": tries,
+            **{k: title.get(k) for k in KEPT_FACTS if k in title}, "reads": tries,
             "test_crc32": tries[-1]["test_crc32"], "copy_crc32": tries[-1]["copy_crc32"],
-            **sums, "accuraterip": "not verified", "samples": len(pcm) // 4,
+            **sums, "accuraterip": verified, "samples": len(pcm) // 4,
             "tool_versions": {"cd-paranoia": run.version(cfg.cd_paranoia),
                               "ffmpeg": run.version(ffmpeg)}}
 
 
 def library_root(cfg) -> Path:
     return cfg.path_of("library")
+
+
+def verify_track(title: dict, sums: dict, folder: Path | None, cfg) -> dict:
+    """The AccurateRip verdict of one ripped track (formats/accuraterip.py); the dBAR file
+    is kept in `folder` (the disc's staging folder), so a disc is fetched once."""
+    ids = title.get("ids") or {}
+    if not ids.get("dbar"):
+        return {"status": accuraterip.NOT_VERIFIED}
+    name = ids["dbar"].rsplit("/", 1)[-1]
+    chunks = accuraterip.fetch(cfg.accuraterip_url, ids["dbar"],
+                               folder / name if folder else None, musicbrainz.USER_AGENT)
+    _, id1, id2, fd = ids["accuraterip"].split("-")
+    return accuraterip.verdict(chunks, title.get("index", title["title"] - 1),
+                               sums["accuraterip_v1"], sums["accuraterip_v2"],
+                               (int(id1, 16), int(id2, 16), int(fd, 16)))
+
+
+def retag_argv(ffmpeg: str, src: Path, out: Path, tag: dict) -> list[str]:
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error", "-i", ff.url(src),
+            "-map", "0", "-c", "copy", "-map_metadata", "-1"]
+    for k, v in tag.items():
+        argv += ["-metadata", f"{k}={v}"]
+    return argv + ["-fflags", "+bitexact", "-f", "flac", ff.url(out)]
+
+
+def retag(path: Path, info: dict, name, ffmpeg: str = "") -> dict | None:
+    """Before insert: when the album's name is not the one the track was tagged with (a
+    name approved in review, or corrected), rewrite its tags from the name (the audio is
+    copied, not re-encoded). Returns the rip facts to keep in its marker, None when the
+    tags were right."""
+    if getattr(name, "kind", None) != "album":
+        return None
+    artist, album = names.album_parts(name)
+    album = re.sub(r"\s*\(\d{4}\)$", "", album)
+    compilation = artist == names.VARIOUS_ARTISTS
+    if (info.get("album"), info.get("album_artist"), info.get("year")) == \
+            (album, artist, name.year) and bool(info.get("compilation")) == compilation:
+        return None
+    facts = dict(info, album=album, album_artist=artist, year=name.year,
+                 date=str(name.year) if name.year else info.get("date"),
+                 compilation=compilation)
+    if not info.get("track_artist") or info.get("track_artist") == info.get("album_artist"):
+        facts["track_artist"] = artist
+    binary = ff.binary(ffmpeg)
+    tmp = path.with_name(f".{path.name}.retag.part")
+    try:
+        run.run(retag_argv(binary, path, tmp, tags(dict(facts, title=info["title"]))))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return facts
+
+
+# ---------------------------------------------------------------- beside the album
+
+def _msf_text(sectors: int) -> str:
+    return "%02d:%02d:%02d" % (sectors // 75 // 60, sectors // 75 % 60, sectors % 75)
+
+
+def _quoted(text) -> str:
+    return '"' + str(text or "").replace('"', "'").replace("\n", " ") + '"'
+
+
+def album_files(tracks: list[dict]) -> dict[str, str]:
+    """A CUE sheet and a rip log for the tracks of one album in the library (their insert
+    markers, any order). The CUE is EAC's "gaps appended" form: each track is a file, and
+    a pregap is an INDEX 00 at the end of the previous file."""
+    tracks = sorted(tracks, key=lambda t: t["title"])
+    if not tracks:
+        return {}
+    first = tracks[0]
+    ids = first.get("ids") or {}
+    stem = names.safe_component(first.get("album") or "album")
+    cue = []
+    if ids.get("freedb"):
+        cue.append(f"REM DISCID {ids['freedb'].upper()}")
+    if ids.get("musicbrainz"):
+        cue.append(f"REM MUSICBRAINZ_DISCID {ids['musicbrainz']}")
+    if first.get("year"):
+        cue.append(f"REM DATE {first['year']}")
+    cue += [f"PERFORMER {_quoted(first.get('album_artist'))}",
+            f"TITLE {_quoted(first.get('album'))}"]
+    for i, t in enumerate(tracks):
+        cue += [f"FILE {_quoted(t['file'])} WAVE", f"  TRACK {t['title']:02d} AUDIO",
+                f"    TITLE {_quoted(t.get('track_title'))}",
+                f"    PERFORMER {_quoted(t.get('track_artist'))}"]
+        if t.get("isrc"):
+            cue.append(f"    ISRC {t['isrc']}")
+        cue.append("    INDEX 01 00:00:00")
+        following = tracks[i + 1] if i + 1 < len(tracks) else None
+        if following and following.get("pregap") and t.get("sectors"):
+            cue += [f"  TRACK {following['title']:02d} AUDIO",
+                    f"    INDEX 00 {_msf_text(t['sectors'] - following['pregap'])}"]
+    log = [f"digitizer rip log: {first.get('album_artist') or ''} - {first.get('album') or ''}",
+           f"MusicBrainz disc id: {ids.get('musicbrainz')}",
+           f"freedb id: {ids.get('freedb')}", f"AccurateRip id: {ids.get('accuraterip')}",
+           f"TOC: {ids.get('toc')}", "",
+           "track  test CRC32  copy CRC32  AR v1     AR v2     AccurateRip"]
+    for t in tracks:
+        log.append(f"{t['title']:>5}  {t.get('test_crc32', ''):<10}  {t.get('copy_crc32', ''):<10}"
+                   f"  {t.get('accuraterip_v1', ''):<8}  {t.get('accuraterip_v2', ''):<8}  "
+                   f"{accuraterip.describe(t.get('accuraterip') or {})}")
+    same = all(t.get("test_crc32") == t.get("copy_crc32") for t in tracks)
+    log += ["", f"{len(tracks)} track(s); test and copy reads "
+                f"{'agree on every track' if same else 'DIFFER'}"]
+    # The CUE names the files beside it, so it is written only with every track in place.
+    total = first.get("track_total")
+    out = {f"{stem}.log": "\n".join(log) + "\n"}
+    if total is None or len(tracks) == total:
+        out[f"{stem}.cue"] = "\n".join(cue) + "\n"
+    return out
+
+
+def verify(info: dict, cfg) -> dict:
+    """`digitizer verify` of one track's marker: AccurateRip asked again."""
+    title = {"title": info["title"], "ids": info.get("ids"),
+             "index": info.get("index", info["title"] - 1)}
+    sums = {"accuraterip_v1": info.get("accuraterip_v1"),
+            "accuraterip_v2": info.get("accuraterip_v2")}
+    if not (sums["accuraterip_v1"] and sums["accuraterip_v2"]):
+        raise SourceError(f"{info.get('file')}: its marker has no AccurateRip checksums")
+    verdict = verify_track(title, sums, None, cfg)
+    return {"facts": {"accuraterip": verdict}, "verdict": accuraterip.describe(verdict),
+            "failed": verdict["status"] == "mismatch"}
 
 
 def library_path(library: Path, name, item: dict, episode: int | None,

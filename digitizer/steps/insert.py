@@ -142,13 +142,29 @@ def place(src: Path, dst: Path, mode: str) -> None:
             if exc.errno != errno.EXDEV:
                 raise
             _copy_verified(src, dst)
-        os.unlink(src)
+        # The source goes only once the destination has its marker (insert_file): a kill
+        # in between must leave one of them verifiable, never neither.
+
+
+def write_album_files(fmt, folder: Path, fingerprint: str, ownership: Ownership) -> None:
+    """What a format keeps beside an album (an audio CD's CUE sheet and rip log), made
+    again from the markers of the disc's tracks in the folder each time one arrives."""
+    make = getattr(fmt, "album_files", None)
+    if make is None:
+        return
+    tracks = [data for _, data in markers.find([folder])
+              if data.get("kind") == "artefact" and data.get("step") == "insert"
+              and data.get("fingerprint") == fingerprint]
+    for name, text in make(tracks).items():
+        path = names.inside(folder, folder / name)
+        markers.write_text_atomic(path, text)
+        ownership.apply(path, ownership.file_mode)
 
 
 def insert_file(path: str, catalog, *, library: Path, name: Name | None,
                 episode: int | None = None, mode: str = "move", on_conflict: str = "error",
                 extra_type: str | None = None, part: int | None = None,
-                ownership: Ownership | None = None) -> dict:
+                ownership: Ownership | None = None, ffmpeg: str = "") -> dict:
     src = Path(path)
     info = markers.artefact(src)
     if info is None or info.get("step") not in ("rip", "transcode"):
@@ -164,8 +180,18 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
             raise UsageError(f"{src.name}: no name for this disc; give --movie or --show")
     if mode not in MODES:
         raise UsageError(f"--mode must be one of {', '.join(MODES)}")
+    if getattr(fmt, "retag", None) and info["step"] == "rip":
+        # The name may have come after the rip (review): its tags are made right first,
+        # and the rip's marker with them, so a crash here leaves a valid rip.
+        facts = fmt.retag(src, info, name, ffmpeg)
+        if facts is not None:
+            rest = {k: v for k, v in facts.items()
+                    if k not in ("kind", "file", "size", "step", "fingerprint", "title")}
+            markers.write_artefact(src, step="rip", fingerprint=fp, title=title, **rest)
+            info = markers.artefact(src)
+    kept = {k: info[k] for k in getattr(fmt, "KEPT_FACTS", ()) if k in info}
     item = {"role": info.get("role"), "title": title, "label": info.get("label"), "part": part,
-            "created": info.get("created"), "track_title": info.get("track_title")}
+            "created": info.get("created"), "track_title": info.get("track_title"), **kept}
     # What the catalog holds of this title: the extras type a person set, and what the
     # disc's TheDiscDb record said of it at scan (season, episode, type).
     row = next((r for r in catalog.titles(fp) if r["title"] == title), {})
@@ -226,10 +252,13 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
                 episode=number, input=str(src), duration=info.get("duration"),
                 source_step=info["step"], preset=info.get("preset"), label=info.get("label"),
                 disc_type=fmt.NAME, identity=name.as_dict() if name else None,
-                **{key: info[key] for key in ("sha256", "created") if key in info})
+                **{key: info[key] for key in ("sha256", "created") if key in info}, **kept)
             ownership.apply(marker, ownership.file_mode)
+            if mode == "move" and placed is Placed.NEW:
+                src.unlink(missing_ok=True)
             if mode == "move":
                 markers.remove(markers.sidecar(src))
+            write_album_files(fmt, dst.parent, fp, ownership)
             catalog.finish(step["id"], str(dst))
         if number is not None:
             catalog.set_title(fp, title, episode=number)

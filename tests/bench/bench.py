@@ -48,7 +48,7 @@ from benchlib import (Skip, count_frames, digitizer_commands, idle_cpu, log,  # 
 CACHE = Path(os.environ.get("DIGITIZER_TEST_CACHE", ROOT / "tests" / ".cache"))
 BIG_DISC = dict(main_seconds=1200, video_kbps=8000, noise=0, label="BENCH_1GB")
 NOISY_DISC = dict(main_seconds=60, noise=15, label="BENCH_NOISY")
-PARTS = ("roles", "rip", "fingerprint", "transcode", "cli", "watch")
+PARTS = ("roles", "rip", "fingerprint", "transcode", "cli", "watch", "cd")
 MIB = 2**20
 
 
@@ -397,6 +397,67 @@ class Bench:
                  got["percent_of_core"], "% of one core",
                  extra=f"{got['cpu_seconds']:.2f} s CPU; start-up {got['startup_cpu_seconds']:.2f} s",
                  **got)
+
+    # -- 6. audio CD ----------------------------------------------------------------------
+    def part_cd(self):
+        """A 70-minute CUE/BIN (14 tracks of 5 min, seeded noise: FLAC cannot shrink it, the
+        worst case): `digitizer rip` (test & copy reads, FLAC, decode-back check, checksums)
+        against bare `cd-paranoia -B` reading every track to WAV once."""
+        import random
+
+        self.need("rip")
+        self.need_tool("cd-paranoia")
+        minutes = 7 if self.args.quick else 70
+        folder = self.scratch / "cd"
+        folder.mkdir()
+        tracks, sectors = 14, minutes * 60 * 75 // 14
+        rng = random.Random(1)
+        with open(folder / "album.bin", "wb") as f:
+            for _ in range(tracks):
+                f.write(rng.randbytes(sectors * 2352))
+        cue = ['FILE "album.bin" BINARY']
+        for n in range(tracks):
+            at = n * sectors
+            cue += [f"  TRACK {n + 1:02d} AUDIO",
+                    f"    INDEX 01 {at // 4500:02d}:{at // 75 % 60:02d}:{at % 75:02d}"]
+        (folder / "album.cue").write_text("\n".join(cue) + "\n")
+        size = (folder / "album.bin").stat().st_size
+        self.add("cd", f"image: {minutes} min, {tracks} tracks", size, "B")
+        run(["cat", folder / "album.bin"])  # warm the page cache for both sides
+        wavs = self.scratch / "cd-wav"
+        offline = {"DIGITIZER_ACCURATERIP_URL": "", "DIGITIZER_MUSICBRAINZ_URL": ""}
+
+        def case_bare(r):
+            shutil.rmtree(wavs, ignore_errors=True)
+            wavs.mkdir()
+            return run(["cd-paranoia", "-d", folder / "album.cue", "-q", "-c", "-B"], cwd=wavs)
+
+        def case_digitizer(r):
+            home, env = self.home()
+            res = run(self.digitizer + ["rip", str(folder / "album.cue")],
+                      env=dict(env, **offline), log_path=self.scratch / "cd.log")
+            shutil.rmtree(home, ignore_errors=True)
+            return res
+
+        rounds = 1 if self.args.quick else 2
+        res = paired({"bare": case_bare, "digitizer": case_digitizer}, rounds, "cd")
+        self.add("cd", "cd-paranoia -B to WAV (one read)", med(res["bare"]), "s",
+                 runs=len(res["bare"]), samples=res["bare"])
+        self.add("cd", "digitizer rip (two reads, FLAC, decode check, checksums)",
+                 med(res["digitizer"]), "s", paired_ratio(res["digitizer"], res["bare"]),
+                 "cd-paranoia -B", runs=len(res["digitizer"]), samples=res["digitizer"])
+        from digitizer.formats import cd
+
+        data = (folder / "album.bin").read_bytes()
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for n in range(tracks):
+                cd.checksums(data[n * sectors * 2352:(n + 1) * sectors * 2352], n == 0,
+                             n == tracks - 1)
+            times.append(time.perf_counter() - t0)
+        self.add("cd", "checksums of the disc (CRC32 + AccurateRip v1/v2, numpy)",
+                 sorted(times)[1], "s", extra=f"{size / sorted(times)[1] / MIB:.0f} MiB/s")
 
     # -- driver -------------------------------------------------------------------------
     def run_parts(self, parts):

@@ -73,3 +73,12 @@ def pal_disc():
     from sample_disc import build_dvd
 
     return build_dvd(CACHE, standard="pal", main_seconds=30, label="PAL_DISC")
+
+
+@pytest.fixture(scope="session")
+def bluray_movie():
+    """A movie Blu-ray (MAIN with en 5.1 + fr 2.0 AC-3 and en/fr PGS, an EXTRA): UDF 2.50
+    image and BDMV folder."""
+    from sample_bluray import build_bluray
+
+    return build_bluray(CACHE)

@@ -18,8 +18,11 @@ carry the same text in both. Both are kept as ``iso_label`` and ``udf_label``. L
 raw decoded text, never sanitised: callers must treat them as data (``../../etc``,
 ``$(reboot)``, control characters).
 
-Not supported (yet): UDF virtual and metadata partitions (UDF 2.50 Blu-ray with no ISO9660
-bridge), extended_ad, Joliet/Rock Ridge names (DVD and BD names are plain upper-case 8.3).
+UDF 2.50 metadata partitions (every BD-ROM, usually with no ISO9660 bridge) are read through
+their metadata file (or its mirror when the main copy is unreadable). Not supported (yet): UDF
+virtual partitions (packet-written discs), extended_ad, an extent of the metadata partition
+that crosses a gap of the metadata file (mastering tools write it in one piece), Joliet/Rock
+Ridge names (DVD and BD names are plain upper-case 8.3).
 """
 
 from __future__ import annotations
@@ -394,18 +397,26 @@ class _ImageFS(DiscFS):
                 break
         if lvd is None or not parts or _u32(lvd, 212) != SECTOR:
             raise SourceError(f"{_show(self.source)}: incomplete or unsupported UDF volume")
-        self._pstart, pos = [], 440
-        for _ in range(_u32(lvd, 268)):
+        # Each partition reference is a physical partition (its first sector) or, on UDF
+        # 2.50 discs (every BD-ROM), a metadata partition: blocks inside the metadata file,
+        # whose own extents lie in a physical partition (UDF 2.50 2.2.10).
+        self._pstart, pos, metadata = [], 440, []
+        for ref in range(_u32(lvd, 268)):
             mtype, ident = lvd[pos], lvd[pos + 5:pos + 28].rstrip(b"\x00")
-            if mtype == 1 or ident == b"*UDF Sparable Partition":
+            if mtype == 1 or ident in (b"*UDF Sparable Partition", b"*UDF Metadata Partition"):
                 # Sparing only remaps defective blocks: pressed discs read right without it.
                 pnum = _u16(lvd, pos + 4 if mtype == 1 else pos + 38)
                 if pnum not in parts:
                     raise SourceError(f"{_show(self.source)}: UDF partition {pnum} is missing")
                 self._pstart.append(parts[pnum])
+                if ident == b"*UDF Metadata Partition":
+                    metadata.append((ref, pnum, _u32(lvd, pos + 40), _u32(lvd, pos + 44)))
             else:
                 raise SourceError(f"{_show(self.source)}: unsupported UDF partition map {ident!r}")
             pos += max(lvd[pos + 1], 6)
+        self._meta: dict[int, list] = {}
+        for ref, pnum, main, mirror in metadata:
+            self._meta[ref] = self._metadata_runs(ref, pnum, main, mirror)
         fsd = self._sectors(self._lba(_u16(lvd, 256), _u32(lvd, 252)), 1)
         if not _tag_ok(fsd, 256):
             raise SourceError(f"{_show(self.source)}: UDF file set descriptor not found")
@@ -414,10 +425,34 @@ class _ImageFS(DiscFS):
         self.udf_label = _dchars(lvd[84:84 + min(lvd[211], 127)]) or None  # dstring: length last
         self.filesystem = "udf"
 
+    def _metadata_runs(self, ref: int, pnum: int, main: int, mirror: int) -> list:
+        """The physical extents of a metadata partition: its metadata file's, else its mirror's."""
+        physical = next((r for r, start in enumerate(self._pstart)
+                         if start == self._pstart[ref] and r not in self._meta and r != ref), None)
+        if physical is None:
+            raise SourceError(f"{_show(self.source)}: UDF metadata partition {pnum} has no "
+                              f"physical partition map")
+        for block in (main, mirror):
+            try:
+                node = self._udf_node("", block, physical)
+            except SourceError:
+                continue
+            if node.runs and all(recorded for _, _, recorded in node.runs):
+                return node.runs
+        raise SourceError(f"{_show(self.source)}: unreadable UDF metadata file")
+
     def _lba(self, part: int, block: int) -> int:
         if part >= len(self._pstart):
             raise SourceError(f"{_show(self.source)}: bad UDF partition reference {part}")
-        return self._pstart[part] + block
+        runs = getattr(self, "_meta", {}).get(part)
+        if runs is None:
+            return self._pstart[part] + block
+        offset = block * SECTOR
+        for lba, n, _ in runs:
+            if offset < n:
+                return lba + offset // SECTOR
+            offset -= n
+        raise SourceError(f"{_show(self.source)}: UDF block {block} is beyond the metadata file")
 
     def _udf_node(self, name: str, block: int, part: int) -> _Node:
         fe = self._sectors(self._lba(part, block), 1)

@@ -1,0 +1,119 @@
+"""Blu-ray: the sample discs (bdmvkit + udfkit) and reading UDF 2.50 images without mounting."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from digitizer.errors import SourceError
+from digitizer.formats import disc_type
+from digitizer.formats.discfs import open_disc
+
+SECTOR = 2048
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """A small BDMV-shaped tree of distinct files (a clip spanning many sectors)."""
+    files = {"BDMV/index.bdmv": b"INDX0200" + bytes(100),
+             "BDMV/MovieObject.bdmv": b"MOBJ0200" + bytes(60),
+             "BDMV/PLAYLIST/00001.mpls": b"MPLS0200" + bytes(300),
+             "BDMV/CLIPINF/00001.clpi": b"HDMV0200" + bytes(200),
+             "BDMV/STREAM/00001.m2ts": b"".join(hashlib.sha256(b"%d" % i).digest()
+                                                for i in range(3000)),
+             "CERTIFICATE/id.bdmv": b"BDID0200" + bytes(32)}
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    return files
+
+
+def _udf250(tmp_path: Path, label: str = "SMALL_BD") -> tuple[Path, dict]:
+    from udfkit import bluray
+
+    files = _tree(tmp_path / "src")
+    image = tmp_path / "bd.iso"
+    bluray.write_image(str(tmp_path / "src"), str(image), label)
+    return image, files
+
+
+def test_udf250_image_reads_every_file_through_the_metadata_partition(tmp_path):
+    image, files = _udf250(tmp_path)
+    raw = image.read_bytes()
+    assert raw[16 * SECTOR + 1:16 * SECTOR + 6] != b"CD001"  # no ISO 9660 to fall back on
+    with open_disc(image) as fs:
+        assert (fs.filesystem, fs.label) == ("udf", "SMALL_BD")
+        assert {e.name for e in fs.listdir("BDMV")} >= {"index.bdmv", "PLAYLIST", "STREAM"}
+        for rel, data in files.items():
+            assert fs.read(rel) == data, rel
+        lba, size = fs.file_extent("BDMV/STREAM/00001.m2ts")
+        assert raw[lba * SECTOR:lba * SECTOR + size] == files["BDMV/STREAM/00001.m2ts"]
+        assert disc_type(fs) == "bluray"
+
+
+def _metadata_file_entry(raw: bytes) -> int:
+    """The sector of the main metadata file's Extended File Entry (ICB file type 250)."""
+    for s in range(257, len(raw) // SECTOR):
+        d = raw[s * SECTOR:(s + 1) * SECTOR]
+        if d[0:2] == (266).to_bytes(2, "little") and d[16 + 11] == 250:
+            return s
+    raise AssertionError("no metadata file entry")
+
+
+def test_udf250_falls_back_to_the_metadata_mirror(tmp_path):
+    image, files = _udf250(tmp_path)
+    raw = bytearray(image.read_bytes())
+    s = _metadata_file_entry(bytes(raw))
+    raw[s * SECTOR:(s + 1) * SECTOR] = bytes(SECTOR)  # the main metadata file is unreadable
+    image.write_bytes(bytes(raw))
+    with open_disc(image) as fs:
+        assert fs.read("BDMV/PLAYLIST/00001.mpls") == files["BDMV/PLAYLIST/00001.mpls"]
+
+
+def test_udf250_without_any_metadata_copy_is_one_clear_error(tmp_path):
+    image, _ = _udf250(tmp_path)
+    raw = bytearray(image.read_bytes())
+    for s in range(257, len(raw) // SECTOR):  # wipe the metadata file and its mirror
+        d = raw[s * SECTOR:(s + 1) * SECTOR]
+        if d[0:2] == (266).to_bytes(2, "little") and d[16 + 11] in (250, 251):
+            raw[s * SECTOR:(s + 1) * SECTOR] = bytes(SECTOR)
+    image.write_bytes(bytes(raw))
+    with pytest.raises(SourceError, match="metadata file"):
+        open_disc(image)
+
+
+@pytest.mark.slow
+def test_sample_bluray_is_a_real_bdmv_disc(bluray_movie):
+    exp = bluray_movie.expected
+    main = exp["titles"][0]
+    assert (bluray_movie.folder / "BDMV" / "PLAYLIST" / "00001.mpls").is_file()
+    probe = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json",
+         str(bluray_movie.folder / "BDMV" / "STREAM" / "00001.m2ts")],
+        capture_output=True, check=True).stdout)
+    kinds = [(s["codec_name"], s.get("channels")) for s in probe["streams"]]
+    assert kinds == [("h264", None), ("ac3", 6), ("ac3", 2),
+                     ("hdmv_pgs_subtitle", None), ("hdmv_pgs_subtitle", None)]
+    assert abs(float(probe["format"]["duration"]) - main["seconds"]) < 0.5
+    with open_disc(bluray_movie.image) as image, open_disc(bluray_movie.folder) as folder:
+        assert image.label == exp["label"]
+        assert disc_type(image) == disc_type(folder) == "bluray"
+        for sub in ("BDMV", "BDMV/PLAYLIST", "BDMV/CLIPINF", "BDMV/STREAM"):
+            names = sorted(e.name for e in folder.listdir(sub))
+            assert sorted(e.name for e in image.listdir(sub)) == names
+            for name in names:
+                if not folder.stat(f"{sub}/{name}").is_dir:
+                    assert image.read(f"{sub}/{name}") == folder.read(f"{sub}/{name}")
+
+
+@pytest.mark.slow
+def test_detect_names_a_bluray_image_and_folder(bluray_movie, run_cli):
+    for source in (bluray_movie.image, bluray_movie.folder):
+        result = run_cli("detect", source)
+        assert result.code == 0, result
+        [info] = result.objects
+        assert info["disc_type"] == "bluray"
+    assert run_cli("detect", bluray_movie.image).objects[0]["label"] == "DIGITIZER_BD"

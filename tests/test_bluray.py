@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 import subprocess
 from pathlib import Path
 
@@ -117,3 +118,78 @@ def test_detect_names_a_bluray_image_and_folder(bluray_movie, run_cli):
         [info] = result.objects
         assert info["disc_type"] == "bluray"
     assert run_cli("detect", bluray_movie.image).objects[0]["label"] == "DIGITIZER_BD"
+
+
+# -- playlists (formats/bdmv.py) on the real files of the sample discs
+
+FRAME = 1001 / 24000
+
+
+def _ffprobe_streams(m2ts: Path) -> list[tuple[int, str, int | None]]:
+    probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json",
+                                       str(m2ts)], capture_output=True, check=True).stdout)
+    return [(int(s["id"], 16), s["codec_name"], s.get("channels")) for s in probe["streams"]]
+
+
+@pytest.mark.slow
+def test_playlists_of_the_sample_disc_parse_to_its_ground_truth(bluray_movie):
+    from digitizer.formats import bdmv
+
+    iso639_2 = {"en": "eng", "fr": "fre"}
+    for title in bluray_movie.expected["titles"]:
+        playlist = bdmv.parse((bluray_movie.folder / "BDMV" / "PLAYLIST" / title["playlist"])
+                              .read_bytes())
+        assert abs(playlist.seconds - title["seconds"]) <= FRAME
+        assert len(playlist.chapters) == len(title["chapter_starts"])
+        for got, want in zip(playlist.chapters, title["chapter_starts"]):
+            assert abs(got - want) <= FRAME  # chapters land on the key frame at or after
+        [(clip, _, _)] = playlist.segments
+        # PIDs, codecs and channels as ffprobe demuxes them from the clip itself
+        m2ts = bluray_movie.folder / "BDMV" / "STREAM" / f"{clip}.m2ts"
+        assert [(s.pid, s.codec, s.channels) for s in playlist.streams] == _ffprobe_streams(m2ts)
+        assert [s.language for s in playlist.streams if s.kind == "audio"] == \
+            [iso639_2[a["lang"]] for a in title["audio"]]
+        assert [s.language for s in playlist.streams if s.kind == "subtitle"] == \
+            [iso639_2[lang] for lang in title["subtitles"]]
+
+
+@pytest.mark.slow
+def test_multi_clip_and_mid_clip_playlists(bluray_movie, tmp_path):
+    """Playlists authored by bdmvkit over the sample disc's clips: both clips back to back,
+    and the same starting at MAIN's second chapter (a mid-clip in-time)."""
+    from bdmvkit import Disc
+
+    from digitizer.formats import bdmv
+
+    stream = bluray_movie.folder / "BDMV" / "STREAM"
+    disc = Disc()
+    main = disc.add_title(str(stream / "00001.m2ts"), chapters=[0, 3, 6, 9],
+                          audio=[("ac3", 6, "en"), ("ac3", 2, "fr")], subtitles=["en", "fr"])
+    extra = disc.add_title(str(stream / "00002.m2ts"), audio=[("ac3", 2, "en")])
+    disc.add_playlist("both", [main, extra])
+    disc.add_playlist("partial", [(main, 2, None), extra])
+    disc.write(str(tmp_path / "bd"), play_all=False)
+    read = lambda n: bdmv.parse((tmp_path / "bd/BDMV/PLAYLIST" / f"{n:05d}.mpls").read_bytes())  # noqa: E731
+    whole_main, whole_extra, both, partial = (read(n) for n in (1, 2, 3, 4))
+
+    assert both.segments == whole_main.segments + whole_extra.segments
+    assert both.seconds == pytest.approx(whole_main.seconds + whole_extra.seconds)
+    assert both.chapters == whole_main.chapters + (whole_main.seconds,)
+    assert [len(item.streams) for item in both.items] == [5, 2]
+
+    (clip, start, end), rest = partial.segments[0], partial.segments[1:]
+    assert (clip, end) == whole_main.segments[0][::2] and rest == whole_extra.segments
+    skipped = whole_main.chapters[1]
+    assert (start - whole_main.segments[0][1]) / bdmv.CLOCK == pytest.approx(skipped)
+    assert partial.seconds == pytest.approx(both.seconds - skipped)
+    assert partial.chapters == pytest.approx(
+        [c - skipped for c in whole_main.chapters[1:]] + [whole_main.seconds - skipped])
+
+
+def test_not_a_playlist_is_one_clear_error():
+    from digitizer.formats import bdmv
+
+    with pytest.raises(bdmv.PlaylistError, match="MPLS"):
+        bdmv.parse(b"INDX0200" + bytes(64))
+    with pytest.raises(bdmv.PlaylistError, match="truncated"):
+        bdmv.parse(b"MPLS0200" + struct.pack(">III", 58, 9999, 0) + bytes(50))

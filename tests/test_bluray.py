@@ -193,3 +193,62 @@ def test_not_a_playlist_is_one_clear_error():
         bdmv.parse(b"INDX0200" + bytes(64))
     with pytest.raises(bdmv.PlaylistError, match="truncated"):
         bdmv.parse(b"MPLS0200" + struct.pack(">III", 58, 9999, 0) + bytes(50))
+
+
+# -- ids and name (formats/bluray.py)
+
+@pytest.mark.slow
+def test_ids_of_image_and_folder_agree_and_follow_their_definitions(bluray_movie, tmp_path):
+    import os
+    import shutil
+
+    from digitizer.formats import bluray
+
+    with open_disc(bluray_movie.image) as image, open_disc(bluray_movie.folder) as folder:
+        ids = bluray.read_ids(image)
+        assert bluray.read_ids(folder) == ids
+        assert image.bytes_read < 1 << 20  # navigation files and directories only
+        assert bluray.disc_name(image) == bluray.disc_name(folder) == \
+            bluray_movie.expected["disc_name"]
+    assert ids["fingerprint"] == ids["ids"]["bdmv_nav_sha1"]
+    assert ids["ids"]["aacs"] is None
+    stream = bluray_movie.folder / "BDMV" / "STREAM"
+    sizes = [os.path.getsize(stream / n) for n in sorted(os.listdir(stream))]
+    assert ids["ids"]["thediscdb"] == hashlib.md5(
+        b"".join(struct.pack("<q", s) for s in sizes)).hexdigest().upper()
+
+    # A copy with AACS and one changed clip info: the AACS id is libaacs's, the primary changes.
+    copy = tmp_path / "copy"
+    shutil.copytree(bluray_movie.folder, copy, ignore=shutil.ignore_patterns("*.m2ts"))
+    unit_key = b"\x00\x00\x00\x10" + hashlib.sha256(b"unit key").digest() * 4
+    (copy / "AACS").mkdir()
+    (copy / "AACS" / "Unit_Key_RO.inf").write_bytes(unit_key)
+    with open_disc(copy) as fs:
+        assert bluray.aacs_id(fs) == hashlib.sha1(unit_key).hexdigest().upper()
+        assert bluray.navigation_id(fs) == ids["fingerprint"]  # AACS is not navigation
+    clpi = copy / "BDMV" / "CLIPINF" / "00002.clpi"
+    clpi.write_bytes(clpi.read_bytes()[:-1] + b"\x01")
+    with open_disc(copy) as fs:
+        assert bluray.navigation_id(fs) != ids["fingerprint"]
+
+
+def test_disc_name_prefers_english_and_ignores_broken_metadata(tmp_path):
+    from digitizer.formats import bluray
+
+    meta = tmp_path / "BDMV" / "META" / "DL"
+    meta.mkdir(parents=True)
+    (tmp_path / "BDMV" / "index.bdmv").write_bytes(b"INDX0200" + bytes(100))
+    with open_disc(tmp_path) as fs:
+        assert bluray.disc_name(fs) is None
+    (meta / "bdmt_fra.xml").write_text('<disclib xmlns:di="urn:BDA:bdmv;discinfo"><di:discinfo>'
+                                       '<di:title><di:name>Le Film</di:name></di:title>'
+                                       '</di:discinfo></disclib>', encoding="utf-8")
+    (meta / "bdmt_eng.xml").write_text("<disclib><unclosed>", encoding="utf-8")
+    with open_disc(tmp_path) as fs:
+        assert bluray.disc_name(fs) == "Le Film"
+    (meta / "bdmt_eng.xml").write_text('<disclib xmlns:di="urn:BDA:bdmv;discinfo"><di:discinfo>'
+                                       '<di:title><di:name> The\n Film </di:name></di:title>'
+                                       '</di:discinfo></disclib>', encoding="utf-8")
+    with open_disc(tmp_path) as fs:
+        assert bluray.disc_name(fs) == "The Film"
+        assert bluray.recognises(fs)

@@ -306,6 +306,11 @@ class Catalog:
         self.db["titles"].upsert(dict(fields, fingerprint=fingerprint, title=title),
                                  pk=("fingerprint", "title"))
 
+    def discs_with_role(self, role: str) -> list[str]:
+        """Fingerprints of the discs that have a title of this role (e.g. undecided decoys)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT fingerprint FROM titles WHERE role = ? ORDER BY fingerprint", [role])]
+
     def titles(self, fingerprint: str) -> list[dict]:
         rows = self.db["titles"].rows_where("fingerprint = ?", [fingerprint], order_by="title")
         return [dict(r, info=json.loads(r["info"] or "{}")) for r in rows]

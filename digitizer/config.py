@@ -42,6 +42,8 @@ KEYS: dict[str, str] = {
     "min_title_seconds": "titles shorter than this are 'short' and not ripped by default",
     "eject_after_rip": "eject the drive when the last selected title has been read",
     "preset": "default transcode preset",
+    "preset_uhd": "default preset for video taller than 1080 lines (4K Blu-ray): HEVC keeps "
+                  "its detail at half H.264's size",
     "insert_mode": "move | hardlink | copy",
     "transcode_workers": "transcode steps run at once under `watch`",
     "poll_seconds": "drive polling interval of `watch`",
@@ -102,6 +104,7 @@ def _defaults() -> dict:
         "min_title_seconds": MIN_TITLE_SECONDS_DEFAULT,
         "eject_after_rip": True,
         "preset": "h264",
+        "preset_uhd": "hevc",
         "insert_mode": "move",
         "transcode_workers": 1,
         "poll_seconds": 2.0,

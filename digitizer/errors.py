@@ -68,6 +68,10 @@ class DamagedRead(SourceError):
     """Sectors of the disc could not be read: what was read is kept, never taken as done."""
 
 
+class EncryptedDisc(SourceError):
+    """The disc's content is encrypted (AACS) and nothing here can decrypt it: it waits."""
+
+
 class VerificationFailed(DigitizerError):
     pass
 

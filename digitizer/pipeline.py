@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from digitizer import formats, identity, markers
+from digitizer import formats, identity, markers, roles
 from digitizer.errors import (ERROR, Conflict, DamagedRead, Interrupted, SourceError,
                               UsageError, describe_os_error)
 from digitizer.names import Name
@@ -217,6 +217,15 @@ def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,
             results.append(advance(catalog, cfg, row, name))
             if emit:
                 emit(results[-1])
+    for group in roles.undecided(list(titles.values())):
+        # Said every run, so an unattended disc with decoys never just goes quiet.
+        row = {"fingerprint": fingerprint, "title": group[0], "role": "decoy", "next": "review",
+               "waiting": f"titles {', '.join(map(str, group))} play the same clips in "
+                          "different orders; pick the film with `digitizer review approve "
+                          f"{fingerprint[:12]} --pick N`"}
+        results.append(row)
+        if emit:
+            emit(row)
     announce_if_done(catalog, fingerprint)
     if held is not None:
         raise held
@@ -261,6 +270,42 @@ def damaged_waiting(catalog) -> list[dict]:
             out.append({"fingerprint": fp, "label": marker.get("label"), "reason": "damaged",
                         "titles": sorted(held), "unreadable": {str(k): v for k, v in held.items()}})
     return out
+
+
+def decoys_waiting(catalog) -> list[dict]:
+    """Discs whose film hides among decoys (the same clips in other orders) that no record
+    decided, as `review` lists them: a person picks the true one."""
+    out = []
+    for fp in catalog.discs_with_role("decoy"):
+        try:
+            _, marker = disc_marker(catalog, fp)
+        except UsageError:
+            continue
+        groups = roles.undecided(marker.get("titles") or [])
+        if groups:
+            out.append({"fingerprint": fp, "label": marker.get("label"), "reason": "decoys",
+                        "titles": sorted(n for g in groups for n in g), "groups": groups})
+    return out
+
+
+def pick_decoys(catalog, cfg, fingerprint: str, numbers: list[int], *, emit=None) -> list[dict]:
+    """`review approve --pick`: the decoys that play the film in its true order take their
+    group's role and are ripped (from the disc or its image, when there), the rest become
+    their duplicates; UsageError for a number that is not an undecided decoy."""
+    folder, marker = disc_marker(catalog, fingerprint)
+    titles = marker.get("titles") or []
+    for n in numbers:
+        try:
+            roles.pick(titles, n)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    catalog.record_titles(fingerprint, titles)
+    markers.update_disc(folder, titles=titles)
+    chosen = [t for t in titles if t["title"] in numbers]
+    rip.record_selection(catalog, folder, fingerprint, chosen,
+                         format_of_disc(catalog, fingerprint).STEPS)
+    catalog.add_event("decoys_picked", fingerprint, titles=numbers)
+    return run_disc(catalog, cfg, fingerprint, emit=emit)
 
 
 def resume_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,

@@ -27,6 +27,9 @@ The rules, in order (each title gets the first role that fits):
               three 20-minute featurettes is a movie disc).
 6. main       otherwise the longest title (ties: the lower title number).
 7. extra      everything else.
+
+Formats whose titles can also be pieces of the feature or decoys (Blu-ray) then call
+mark_parts and mark_decoys (below).
 """
 
 from __future__ import annotations
@@ -237,5 +240,76 @@ def assign(titles: list[dict], min_seconds: float) -> list[dict]:
     return titles
 
 
+def mark_parts(titles: list[dict]) -> None:
+    """Extras that play only segments the main feature (or a cut of it) plays are pieces of
+    it, listed on their own (a Blu-ray's feature clips are playlists too): duplicates."""
+    features = [t for t in titles if t["role"] == "main"] + \
+        [t for t in titles if t.get("version_of")]
+    for t in titles:
+        if t["role"] != "extra" or t.get("version_of") or not _segs(t):
+            continue
+        whole = next((f for f in features if set(_segs(t)) <= set(_segs(f))), None)
+        if whole is not None:
+            t["role"], t["duplicate_of"] = "duplicate", whole["title"]
+
+
+def mark_decoys(titles: list[dict]) -> None:
+    """Decoys: titles that play the same segments as others, in another order (copy
+    protection hides the film among them; the wrong ones play scenes out of order). The
+    disc cannot tell which order is the film, so when such a group holds the main feature or
+    a cut of it, each member becomes a ``decoy`` (never ripped by default) that remembers the
+    role the group had (``decoy_role``, ``version_of``) and its rivals (``decoys``), until a
+    record (settle_decoys) or a person (pick) says which one is the film."""
+    groups: dict[tuple, list[dict]] = {}
+    for t in titles:
+        if t["role"] in ("main", "extra") and len(_segs(t)) >= 2:
+            groups.setdefault(tuple(sorted(_segs(t))), []).append(t)
+    for members in groups.values():
+        if len({_segs(m) for m in members}) < 2 or \
+                not any(m["role"] == "main" or m.get("version_of") for m in members):
+            continue
+        role = "main" if any(m["role"] == "main" for m in members) else "extra"
+        version_of = next((m.get("version_of") for m in members if m.get("version_of")), None)
+        for m in members:
+            m["role"], m["decoy_role"] = "decoy", role
+            m["decoys"] = sorted(o["title"] for o in members if o is not m)
+            m.pop("version_of", None)
+            if version_of and role == "extra":
+                m["version_of"] = version_of
+
+
+def pick(titles: list[dict], number: int) -> dict:
+    """A person says decoy `number` plays the film in its true order: it takes the group's
+    role; its rivals become its duplicates. ValueError when it is not a decoy."""
+    chosen = next((t for t in titles if t["title"] == number), None)
+    if chosen is None or chosen.get("role") != "decoy":
+        raise ValueError(f"title {number} is not one of the disc's decoys")
+    chosen["role"] = chosen.pop("decoy_role", None) or "main"
+    settle_decoys(titles)
+    return chosen
+
+
+def settle_decoys(titles: list[dict]) -> None:
+    """Decoys whose group has a chosen member (picked, or labelled by a TheDiscDb record)
+    are duplicates of it."""
+    by_number = {t["title"]: t for t in titles}
+    for t in titles:
+        if t.get("decoys") and t["role"] != "decoy":
+            t.pop("decoy_role", None)
+            for n in t["decoys"]:
+                rival = by_number.get(n)
+                if rival is not None and rival["role"] == "decoy":
+                    rival["role"], rival["duplicate_of"] = "duplicate", t["title"]
+                    rival.pop("decoy_role", None)
+                    rival.pop("version_of", None)
+
+
+def undecided(titles: list[dict]) -> list[list[int]]:
+    """The groups of decoys still waiting for a choice, each as its title numbers."""
+    groups = {tuple(sorted([t["title"], *t.get("decoys", [])]))
+              for t in titles if t.get("role") == "decoy"}
+    return [list(g) for g in sorted(groups)]
+
+
 DEFAULT_ROLES = ("main", "extra", "episode")
-ALL_ROLES = ("main", "extra", "episode", "duplicate", "play_all", "short")
+ALL_ROLES = ("main", "extra", "episode", "duplicate", "play_all", "short", "decoy")

@@ -82,3 +82,22 @@ def bluray_movie():
     from sample_bluray import build_bluray
 
     return build_bluray(CACHE)
+
+
+@pytest.fixture(scope="session")
+def bluray_tv():
+    """A TV Blu-ray: three episodes of 6-8 s (far under ffmpeg's 180 s `bluray:` floor) and a
+    play-all playlist of them."""
+    from sample_bluray import build_bluray
+
+    return build_bluray(CACHE, layout="tv", label="SHOW_BD_S1", disc_name="Test Show")
+
+
+@pytest.fixture(scope="session")
+def bluray_decoys():
+    """A film whose clips are also listed alone, in a theatrical (00006) and an extended
+    (00007, longest) cut, two decoys of the theatrical (00008, 00009), an exact duplicate
+    (00010), a cut starting mid-clip (00011), and a trailer (00005)."""
+    from sample_bluray import build_bluray
+
+    return build_bluray(CACHE, layout="decoys", label="DECOY_BD", disc_name="Decoy Film")

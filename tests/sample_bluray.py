@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Bump whenever the disc content or expected.json changes, so stale caches are not reused.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 # 1280x720 is a Blu-ray format too, and a quarter of 1080p's encoding work.
 WIDTH, HEIGHT, FPS = 1280, 720, (24000, 1001)
@@ -60,6 +60,39 @@ def _movie_plan(main_seconds: int) -> list[dict]:
         {"name": "EXTRA", "seconds": 4, "source": "smptehdbars", "chapters": [0],
          "audio": [["ac3", 2, "en"]], "subtitles": []},
     ]
+
+
+def _tv_plan() -> list[dict]:
+    # Episodes far under ffmpeg's 180 s `bluray:` floor, one stereo track each, and a
+    # play-all playlist: a TV disc whose only long playlist plays the others.
+    return [{"name": f"EPISODE {n}", "seconds": s, "source": src, "chapters": [0, 3],
+             "audio": [["ac3", 2, "en"]], "subtitles": ["en"] if n == 1 else []}
+            for n, (s, src) in enumerate(((7, "testsrc2"), (6, "mandelbrot"),
+                                          (8, "rgbtestsrc")), 1)]
+
+
+def _decoy_plan() -> list[dict]:
+    # The clips of a film, each also listed on its own as a playlist (as pressed discs do),
+    # and a trailer. The playlists that join them are added in _author.
+    feature = {"audio": [["ac3", 6, "en"], ["ac3", 2, "de"]], "subtitles": ["en"]}
+    return [dict(feature, name="PART A", seconds=8, source="testsrc2", chapters=[0, 4]),
+            dict(feature, name="PART B", seconds=8, source="mandelbrot", chapters=[0, 4]),
+            dict(feature, name="PART C", seconds=4, source="rgbtestsrc", chapters=[0]),
+            dict(feature, name="PART D", seconds=8, source="testsrc", chapters=[0, 4]),
+            {"name": "TRAILER", "seconds": 5, "source": "smptehdbars", "chapters": [0],
+             "audio": [["ac3", 2, "en"]], "subtitles": []}]
+
+
+# Playlists beyond one per clip: (name, items); an item is a title number or
+# (title, first chapter, last chapter or None) for a mid-clip start.
+PLAYLISTS = {
+    "movie": [],
+    "tv": [("playall", [1, 2, 3])],
+    "decoys": [("theatrical", [1, 2, 4]), ("extended", [1, 2, 3, 4]),
+               ("decoy1", [2, 1, 4]), ("decoy2", [4, 2, 1]), ("dup", [1, 2, 4]),
+               ("partial", [(1, 2, None), 2, 4])],
+}
+PLANS = {"movie": None, "tv": _tv_plan, "decoys": _decoy_plan}
 
 
 def _mezzanine(ffmpeg: str, path: Path, title: dict) -> None:
@@ -103,7 +136,8 @@ def _subtitles(ffmpeg: str, path: Path, title: dict, lang: str) -> int:
     return len(cues)
 
 
-def _author(plan: list[dict], work: Path, folder: Path, ffmpeg: str) -> None:
+def _author(plan: list[dict], work: Path, folder: Path, ffmpeg: str,
+            playlists=()) -> None:
     from bdmvkit import Disc
     from bdmvkit.encode import AudioTrack, encode_clip
 
@@ -123,6 +157,8 @@ def _author(plan: list[dict], work: Path, folder: Path, ffmpeg: str) -> None:
                     sups=sups, ffmpeg=ffmpeg)
         disc.add_title(str(clip), fps=FPS, chapters=title["chapters"],
                        audio=[tuple(a) for a in title["audio"]], subtitles=title["subtitles"])
+    for name, items in playlists:
+        disc.add_playlist(name, [tuple(i) if isinstance(i, (list, tuple)) else i for i in items])
     disc.write(str(folder), move=True, play_all=False)
 
 
@@ -143,8 +179,8 @@ def build_bluray(cache_dir: Path, *, layout: str = "movie", main_seconds: int = 
                  label: str = "DIGITIZER_BD", disc_name: str | None = "Digitizer Test Movie",
                  ffmpeg: str | None = None) -> SampleBluray:
     """Build (or reuse from cache_dir) a synthetic Blu-ray and return its paths and ground truth."""
-    if layout != "movie":
-        raise ValueError(f"layout must be 'movie', not {layout!r}")
+    if layout not in PLANS:
+        raise ValueError(f"layout must be one of {', '.join(PLANS)}, not {layout!r}")
     if main_seconds < 4:
         raise ValueError("need main_seconds >= 4")
     params = {"v": BUILDER_VERSION, "layout": layout, "main_seconds": main_seconds,
@@ -172,8 +208,8 @@ def build_bluray(cache_dir: Path, *, layout: str = "movie", main_seconds: int = 
         tmp.chmod(0o755)  # mkdtemp's 0700 would make the shared cache unreadable to other users
         work = tmp / "work"
         work.mkdir()
-        plan = _movie_plan(main_seconds)
-        _author(plan, work, tmp / "bd", ffmpeg)
+        plan = _movie_plan(main_seconds) if layout == "movie" else PLANS[layout]()
+        _author(plan, work, tmp / "bd", ffmpeg, PLAYLISTS[layout])
         if disc_name is not None:
             _disc_name_file(tmp / "bd", disc_name)
         shutil.rmtree(work)
@@ -185,7 +221,10 @@ def build_bluray(cache_dir: Path, *, layout: str = "movie", main_seconds: int = 
                                 "audio": [{"codec": c, "channels": ch, "lang": lang}
                                           for c, ch, lang in t["audio"]],
                                 "subtitles": t["subtitles"], "cues": t.get("cues", {})}
-                               for n, t in enumerate(plan, 1)]}
+                               for n, t in enumerate(plan, 1)],
+                    "playlists": [{"playlist": f"{len(plan) + k:05d}.mpls", "name": name,
+                                   "items": items}
+                                  for k, (name, items) in enumerate(PLAYLISTS[layout], 1)]}
         (tmp / "expected.json").write_text(json.dumps(expected, indent=1) + "\n", encoding="utf-8")
         (tmp / "complete").write_text(f"{BUILDER_VERSION}\n")  # last: only complete builds carry it
         try:
@@ -207,9 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--main-seconds", type=int, default=12)
+    ap.add_argument("--layout", default="movie", choices=sorted(PLANS))
     ap.add_argument("--label", default="DIGITIZER_BD")
     a = ap.parse_args(argv)
-    disc = build_bluray(a.cache, main_seconds=a.main_seconds, label=a.label)
+    disc = build_bluray(a.cache, layout=a.layout, main_seconds=a.main_seconds, label=a.label)
     print(json.dumps({"image": str(disc.image), "folder": str(disc.folder)}))
     return 0
 

@@ -208,7 +208,7 @@ def test_ids_of_image_and_folder_agree_and_follow_their_definitions(bluray_movie
         ids = bluray.read_ids(image)
         assert bluray.read_ids(folder) == ids
         assert image.bytes_read < 1 << 20  # navigation files and directories only
-        assert bluray.disc_name(image) == bluray.disc_name(folder) == \
+        assert bluray.disc_title(image) == bluray.disc_title(folder) == \
             bluray_movie.expected["disc_name"]
     assert ids["fingerprint"] == ids["ids"]["bdmv_nav_sha1"]
     assert ids["ids"]["aacs"] is None
@@ -239,16 +239,16 @@ def test_disc_name_prefers_english_and_ignores_broken_metadata(tmp_path):
     meta.mkdir(parents=True)
     (tmp_path / "BDMV" / "index.bdmv").write_bytes(b"INDX0200" + bytes(100))
     with open_disc(tmp_path) as fs:
-        assert bluray.disc_name(fs) is None
+        assert bluray.disc_title(fs) is None
     (meta / "bdmt_fra.xml").write_text('<disclib xmlns:di="urn:BDA:bdmv;discinfo"><di:discinfo>'
                                        '<di:title><di:name>Le Film</di:name></di:title>'
                                        '</di:discinfo></disclib>', encoding="utf-8")
     (meta / "bdmt_eng.xml").write_text("<disclib><unclosed>", encoding="utf-8")
     with open_disc(tmp_path) as fs:
-        assert bluray.disc_name(fs) == "Le Film"
+        assert bluray.disc_title(fs) == "Le Film"
     (meta / "bdmt_eng.xml").write_text('<disclib xmlns:di="urn:BDA:bdmv;discinfo"><di:discinfo>'
                                        '<di:title><di:name> The\n Film </di:name></di:title>'
                                        '</di:discinfo></disclib>', encoding="utf-8")
     with open_disc(tmp_path) as fs:
-        assert bluray.disc_name(fs) == "The Film"
+        assert bluray.disc_title(fs) == "The Film"
         assert bluray.recognises(fs)

@@ -200,14 +200,17 @@ def status(env, follow, limit, as_json):
 def review(ctx, as_array, table):
     """Discs named only by a guess from their volume label are ripped and transcoded but
     not inserted; titles of a damaged disc that were read with unreadable sectors are held
-    back. Without a subcommand: list both (a table on a terminal, one JSON object per disc
-    and reason when piped: "reason" is "name" or "damaged").
+    back; a Blu-ray whose film hides among decoys (playlists of the same clips in other
+    orders) waits for a person to pick the true one. Without a subcommand: list them (a table
+    on a terminal, one JSON object per disc and reason when piped: "reason" is "name",
+    "damaged" or "decoys").
 
     \b
     Example:
       digitizer review
       digitizer review approve 0bff7fd7 --movie "Big Buck Bunny (2008)"
       digitizer review accept 0bff7fd7 2
+      digitizer review approve 9f2c41 --pick 800
     """
     if ctx.invoked_subcommand is None:
         from digitizer import pipeline
@@ -224,7 +227,8 @@ def review(ctx, as_array, table):
                 "suggestion": {k: guess.get(k) for k in ("kind", "name", "season")},
                 "titles": []})
             entry["titles"].append(step["title"])
-        out.emit_all(list(waiting.values()) + pipeline.damaged_waiting(env.catalog))
+        out.emit_all(list(waiting.values()) + pipeline.damaged_waiting(env.catalog)
+                     + pipeline.decoys_waiting(env.catalog))
         out.close()
 
 
@@ -263,9 +267,12 @@ def review_accept(env, fingerprint, titles, as_array, table):
                   EXTRA_TYPES) + "; kept with the disc's record, so a later resume agrees.")
 @click.option("--album", metavar="'ARTIST - ALBUM (YEAR)'",
               help="An audio CD's name (\"Various Artists - ...\" for a compilation).")
+@click.option("--pick", "picks", multiple=True, type=int, metavar="TITLE",
+              help="Among a Blu-ray's decoys, the title that plays the film in its true order "
+                   "(play them to tell); it is ripped, its rivals never are.")
 @json_option
 @pass_env
-def review_approve(env, fingerprint, movie, show, season, edition, extra_types, album,
+def review_approve(env, fingerprint, movie, show, season, edition, extra_types, album, picks,
                    as_array, table):
     """Give a disc its library name (or accept the suggestion with neither option) and
     insert its titles that were waiting.
@@ -276,6 +283,7 @@ def review_approve(env, fingerprint, movie, show, season, edition, extra_types, 
       digitizer review approve 5e94 --show "Some Show (2020)" --season 2
       digitizer review approve 0bff --movie "Alien (1979)" --extra-type 3=trailer
       digitizer review approve QVfTsQ --album "Some Artist - Some Album (1999)"
+      digitizer review approve 9f2c41 --pick 800
     """
     from digitizer import pipeline
 
@@ -284,6 +292,14 @@ def review_approve(env, fingerprint, movie, show, season, edition, extra_types, 
 
     cat = env.catalog
     [(fp, _)] = pipeline.resolve_targets(cat, [fingerprint])
+    if picks and not (movie or show or album or extra_types):
+        out = output(as_array, table, ["fingerprint", "title", "next", "path", "error"],
+                     rows=_short_fingerprint)
+        pipeline.pick_decoys(cat, env.cfg, fp, list(picks), emit=out.emit)
+        out.close()
+        return
+    if picks:
+        pipeline.pick_decoys(cat, env.cfg, fp, list(picks))
     if album and (movie or show):
         raise click.UsageError("give --album, --movie or --show, not two of them")
     name = Name("album", album, source="review") if album else \
@@ -334,6 +350,10 @@ def _short_fingerprint(obj: dict) -> list[dict]:
 
 
 def _review_row(entry: dict) -> list[dict]:
+    if entry["reason"] == "decoys":
+        what = "; ".join("pick one of " + ", ".join(map(str, g)) for g in entry["groups"])
+        return [dict(entry, fingerprint=entry["fingerprint"][:12], suggestion=what,
+                     titles=" ".join(str(t) for t in entry["titles"]))]
     if entry["reason"] == "damaged":
         what = "; ".join(f"{t}: {v}" for t, v in entry["unreadable"].items())
         return [dict(entry, fingerprint=entry["fingerprint"][:12], suggestion=what,

@@ -34,6 +34,8 @@ Every format is a plain module exposing:
     title_sectors(fs, title)
                             optional: the disc sectors ripping a title reads (None: any),
                             so an unreadable area is blamed on the titles it belongs to
+    disc_title(fs)          optional: the title the disc gives itself (a Blu-ray's
+                            BDMV/META), shown by detect and the label of a folder
 
 A format whose discs have no file system (an audio CD: a TOC, no files) also exposes
 
@@ -51,14 +53,14 @@ recognises a disc reads it (a catch-all format for data discs goes last).
 from __future__ import annotations
 
 from digitizer.errors import SourceError
-from digitizer.formats import cd, data, dvd
+from digitizer.formats import bluray, cd, data, dvd
 from digitizer.formats.discfs import DiscFS, open_disc
 
-REGISTRY = (dvd, cd, data)
+REGISTRY = (dvd, bluray, cd, data)
 
 # Kinds `detect` can name before a format module exists to read them: (kind, a file only
 # that kind has). Whatever nothing recognises is "data".
-_LAYOUTS = (("bluray", "BDMV/index.bdmv"),)
+_LAYOUTS = (("hddvd", "HVDVD_TS/HV000I01.IFO"),)
 
 
 def open_source(source: str):
@@ -131,6 +133,14 @@ def image_first(source: str, fmt, part, titles: list[dict], cfg,
     except SourceError:
         return data.describe(bad), whole
     return data.describe(bad), damaged
+
+
+def label_of(fs, fmt=None) -> str | None:
+    """The disc's label: its volume identifier, else (a folder has none) the name the disc
+    gives itself."""
+    if fs.label or fmt is None or not hasattr(fmt, "disc_title"):
+        return fs.label
+    return fmt.disc_title(fs)
 
 
 def by_name(name: str | None):

@@ -26,6 +26,12 @@ CODECS = {0x01: "mpeg1video", 0x02: "mpeg2video", 0x1B: "h264", 0x20: "h264_mvc"
           0x90: "hdmv_pgs_subtitle", 0x91: "hdmv_igs", 0x92: "hdmv_text_subtitle"}
 # audio presentation_type -> channels (1 mono, 3 stereo, 6 multi-channel, 12 stereo+multi)
 _CHANNELS = {1: 1, 3: 2, 6: 6, 12: 6}
+# video_format -> (width, height, interlaced); frame_rate -> the rate as ffmpeg writes it
+VIDEO_FORMATS = {1: (720, 480, True), 2: (720, 576, True), 3: (720, 480, False),
+                 4: (1920, 1080, True), 5: (1280, 720, False), 6: (1920, 1080, False),
+                 7: (720, 576, False), 8: (3840, 2160, False)}
+FRAME_RATES = {1: "24000/1001", 2: "24/1", 3: "25/1", 4: "30000/1001", 6: "50/1",
+               7: "60000/1001"}
 
 
 class PlaylistError(ValueError):
@@ -39,6 +45,8 @@ class Stream:
     codec: str
     language: str | None = None  # ISO 639-2 as stored ("eng"), None for video
     channels: int | None = None
+    video_format: int | None = None  # VIDEO_FORMATS key, video only
+    frame_rate: int | None = None  # FRAME_RATES key, video only
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,9 @@ def _stream(data: bytes, pos: int, kind: str) -> tuple[Stream, int]:
     if kind == "subtitle":
         lang = attrs[1:4] if coding == 0x92 else attrs[0:3]  # text subtitles: charset first
         return Stream(kind, pid, codec, _lang(lang)), pos
+    if kind == "video" and attrs:
+        return Stream(kind, pid, codec, video_format=attrs[0] >> 4,
+                      frame_rate=attrs[0] & 0x0F), pos
     return Stream(kind, pid, codec), pos
 
 

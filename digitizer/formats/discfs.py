@@ -173,6 +173,25 @@ class DiscFS:
         lba = None if node.is_dir else _contiguous(node.runs)
         return None if lba is None else (lba, node.size)
 
+    def file_ranges(self, path: str) -> list[tuple[int, int]] | None:
+        """Where a file's bytes are on an image or drive: [(byte offset, length)], one per
+        extent in order (a big UDF file has several: an extent holds under 1 GiB). None
+        when a piece is not recorded (it reads as zeros) or, for a folder, see real_path."""
+        node = self._node(path)
+        if node.is_dir or node.embedded is not None or not all(r[2] for r in node.runs):
+            return None
+        out, left = [], node.size
+        for first, length, _ in node.runs:
+            take = min(length, left)
+            if take > 0:
+                out.append((first * SECTOR, take))
+            left -= take
+        return out if left <= 0 else None
+
+    def real_path(self, path: str) -> str | None:
+        """The file on the host for a folder's file, else None (it is inside an image)."""
+        return self._node(path).real
+
     def close(self) -> None:
         pass
 

@@ -358,15 +358,6 @@ def probe(source: str, title: dict, cfg) -> None:
 # an ffmetadata input instead. LPCM cannot be stream-copied into Matroska; it becomes FLAC,
 # which is lossless, and the marker says so.
 
-def ffmetadata(starts: list[float], duration: float) -> str:
-    lines = [";FFMETADATA1"]
-    ends = starts[1:] + [duration]
-    for n, (start, end) in enumerate(zip(starts, ends), 1):
-        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={round(start * 1000)}",
-                  f"END={max(round(end * 1000), round(start * 1000) + 1)}", f"title=Chapter {n}"]
-    return "\n".join(lines) + "\n"
-
-
 def rip_argv(ffmpeg: str, source: str, title: dict, meta: Path, part: Path) -> list[str]:
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error",
             *_input(source, title["title"]),
@@ -385,7 +376,7 @@ def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
     """One title to `part`, verified (duration, every stream); the facts for its marker."""
     ffmpeg = ff.binary(cfg.ffmpeg)
     meta = part.with_name(f".{part.name}.chapters")
-    meta.write_text(ffmetadata(title["chapters"], title["duration"]))
+    meta.write_text(ff.chapters_metadata(title["chapters"], title["duration"]))
     unreadable, reached = False, 0.0
     try:
         with run.Process(rip_argv(ffmpeg, source, title, meta, part),

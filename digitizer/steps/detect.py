@@ -26,8 +26,14 @@ def detect(source: str) -> dict:
             info.update(status="no_disc", label=None)
         return info
     with formats.open_source(source) as fs:
-        return {"source": source, "kind": fs.kind, "status": "disc",
-                "disc_type": formats.disc_type(fs), "label": fs.label}
+        fmt = formats.recognise(fs)
+        info = {"source": source, "kind": fs.kind, "status": "disc",
+                "disc_type": formats.disc_type(fs), "label": formats.label_of(fs, fmt)}
+        if hasattr(fmt, "disc_title"):
+            info["disc_name"] = fmt.disc_title(fs)
+        if hasattr(fmt, "encryption"):
+            info["encrypted"] = fmt.encryption(fs)
+        return info
 
 
 def detect_drives() -> list[dict]:

@@ -25,7 +25,8 @@ def read_ids(source: str) -> dict:
     with formats.open_source(source) as fs:
         fmt = formats.format_of(source, fs)
         got = fmt.read_ids(fs)
-        return {"source": source, "kind": fs.kind, "disc_type": fmt.NAME, "label": fs.label,
+        return {"source": source, "kind": fs.kind, "disc_type": fmt.NAME,
+                "label": formats.label_of(fs, fmt),
                 "fingerprint": got["fingerprint"], "ids": got["ids"],
                 "bytes_read": fs.bytes_read, "seconds": round(time.perf_counter() - t0, 4)}
 

@@ -33,6 +33,7 @@ def scan_disc(source: str, catalog, cfg, *, probe: bool = True) -> dict:
     entry = catalog.discdb_entry((info.get("ids") or {}).get("thediscdb"))
     if entry:
         discdb.apply(entry, titles)
+        roles.settle_decoys(titles)  # a record that labels one decoy says which is the film
     catalog.record_titles(fp, titles)
     odm = manifest.build(source, titles, cfg)
     if odm is not None:

@@ -204,6 +204,13 @@ def transcode_file(path: Path, *, fingerprint: str, title: int, folder: Path, pr
             "deinterlaced": facts["deinterlaced"], "fps": facts["fps"], "skipped": False}
 
 
+def default_preset(rip: dict, cfg) -> str:
+    """The configured preset, or for a 4K source (taller than 1080 lines) `preset_uhd`."""
+    height = max((s.get("height") or 0 for s in rip.get("streams") or []
+                  if s.get("type") == "video"), default=0)
+    return cfg.preset_uhd if height > 1080 and cfg.preset_uhd else cfg.preset
+
+
 def transcode(path: str, catalog, cfg, *, preset_name: str | None = None,
               known: dict | None = None) -> dict:
     """Transcode one ripped file (identified by its rip marker, or by `known` from stdin)."""
@@ -215,7 +222,7 @@ def transcode(path: str, catalog, cfg, *, preset_name: str | None = None,
         raise UsageError(f"{path}: not a verified rip (no rip marker beside it); "
                          "run `digitizer rip` or `digitizer resume`")
     fp, title = rip["fingerprint"], rip["title"]
-    preset = get_preset(preset_name or cfg.preset, cfg.presets)
+    preset = get_preset(preset_name or default_preset(rip, cfg), cfg.presets)
     ffmpeg = ff.binary(cfg.ffmpeg)
     # The output folder is the disc's folder name under the configured one: from the catalog,
     # else from the real path (never `..` or whatever a piped path spells).

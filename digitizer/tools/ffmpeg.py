@@ -34,6 +34,18 @@ def url(path: str | Path) -> str:
     return "file:" + os.path.abspath(path)
 
 
+def chapters_metadata(starts: list[float], duration: float) -> str:
+    """An ffmetadata file with a chapter at each start (seconds), the last ending at
+    `duration`: the chapters a rip gets when its source's own marks cannot be trusted or
+    reach ffmpeg only through digitizer's parse."""
+    lines = [";FFMETADATA1"]
+    ends = starts[1:] + [duration]
+    for n, (start, end) in enumerate(zip(starts, ends), 1):
+        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={round(start * 1000)}",
+                  f"END={max(round(end * 1000), round(start * 1000) + 1)}", f"title=Chapter {n}"]
+    return "\n".join(lines) + "\n"
+
+
 def progress_seconds(line: str) -> float | None:
     """Seconds written so far, from one line of `-progress pipe:1` (None for other keys)."""
     key, sep, value = line.partition("=")

@@ -7,7 +7,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 # Debian packages the project runs or builds sample discs with.
 APT_PACKAGES := lsdvd cd-paranoia dvdauthor genisoimage eject ffmpeg fonts-dejavu-core man-db groff-base systemd gddrescue
-BENCH_APT := dvdbackup handbrake-cli
+BENCH_APT := dvdbackup handbrake-cli mkvtoolnix p7zip-full
 STAMP := $(VENV)/.installed
 
 .PHONY: setup test demo bench man completions install clean

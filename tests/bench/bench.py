@@ -48,7 +48,9 @@ from benchlib import (Skip, count_frames, digitizer_commands, idle_cpu, log,  # 
 CACHE = Path(os.environ.get("DIGITIZER_TEST_CACHE", ROOT / "tests" / ".cache"))
 BIG_DISC = dict(main_seconds=1200, video_kbps=8000, noise=0, label="BENCH_1GB")
 NOISY_DISC = dict(main_seconds=60, noise=15, label="BENCH_NOISY")
-PARTS = ("roles", "rip", "fingerprint", "transcode", "cli", "watch", "cd")
+# A Blu-ray movie with a 13-minute main playlist at ~11 Mbit/s: just over 1 GiB of clip.
+BD_DISC = dict(main_seconds=780, label="BENCH_BD", disc_name="Bench Blu-ray")
+PARTS = ("roles", "rip", "fingerprint", "transcode", "cli", "watch", "cd", "bluray")
 MIB = 2**20
 
 
@@ -458,6 +460,83 @@ class Bench:
             times.append(time.perf_counter() - t0)
         self.add("cd", "checksums of the disc (CRC32 + AccurateRip v1/v2, numpy)",
                  sorted(times)[1], "s", extra=f"{size / sorted(times)[1] / MIB:.0f} MiB/s")
+
+    # -- 8. Blu-ray rip ---------------------------------------------------------------------
+    def part_bluray(self):
+        """A >= 1 GiB playlist from a UDF 2.50 image: digitizer rip (its playlist parse
+        feeding ffmpeg's concat demuxer) against bare ffmpeg `bluray:` and against extracting
+        the BDMV tree with 7z and muxing the playlist with mkvmerge; time, bytes read, and what
+        each output holds."""
+        from sample_bluray import build_bluray
+
+        from digitizer.tools import ffmpeg
+
+        self.need("rip")
+        t0 = time.perf_counter()
+        log("bluray: sample disc (cached; the first build of the 1 GiB disc takes minutes)")
+        disc = build_bluray(CACHE, **BD_DISC)
+        self.meta["disc_builds"].setdefault(BD_DISC["label"], {
+            "seconds": round(time.perf_counter() - t0, 2), "image": str(disc.image)})
+        image, out = disc.image, self.scratch / "bd"
+        out.mkdir()
+        size = (disc.folder / "BDMV" / "STREAM" / "00001.m2ts").stat().st_size
+        self.add("bluray", f"playlist 1 payload (00001.m2ts; image {image.stat().st_size / 2**30:.2f}"
+                 " GiB, UDF 2.50)", size, "B", extra=None if size >= 2**30 else "WARNING: under 1 GiB")
+        run(["cat", image])
+        have_mkv = shutil.which("mkvmerge") and shutil.which("7z")
+        made = {}
+
+        def keep(name, path, r):
+            if r == 0:  # what the output holds, once
+                info = ffmpeg.probe(path, self.ff)
+                langs = [st["lang"] for st in info["streams"] if st["type"] != "video"]
+                made[name] = (f"{len(info['streams'])} streams, {len(info['chapters'])} chapters, "
+                              f"languages {' '.join(langs)}")
+            path.unlink()
+
+        def case_bluray(r):
+            res = run(self.ffargs() + ["-playlist", "1", "-i", f"bluray:{image}", "-map", "0",
+                                       "-c", "copy", out / "bare.mkv"], log_path=out / "bare.log")
+            keep("bluray", out / "bare.mkv", r)
+            return res
+
+        def case_digitizer(r):
+            res, home, _ = self.digi("rip", image, "--title", "1", log_name="bd.log",
+                                     keep_home=True)
+            keep("digitizer", next(home.rglob("title_01.mkv")), r)
+            shutil.rmtree(home, ignore_errors=True)
+            return res
+
+        def case_mkvmerge(r):
+            # 7z exits 2 ("Headers Error") on UDF 2.50 images though the files are right
+            r1 = run(["7z", "x", "-y", f"-o{out / 'x'}", image, "BDMV"], check=False,
+                     log_path=out / "7z.log")
+            r2 = run(["mkvmerge", "-q", "-o", out / "m.mkv",
+                      out / "x" / "BDMV" / "PLAYLIST" / "00001.mpls"], log_path=out / "mkv.log")
+            shutil.rmtree(out / "x")
+            keep("mkvmerge", out / "m.mkv", r)
+            return {"seconds": r1["seconds"] + r2["seconds"], "rchar": r1["rchar"] + r2["rchar"],
+                    "extract_seconds": r1["seconds"]}
+
+        cases = {"bluray": case_bluray, "digitizer": case_digitizer}
+        if have_mkv:
+            cases["mkvmerge"] = case_mkvmerge
+        res = paired(cases, 2 if self.args.quick else 3, "bluray")
+        labels = {"bluray": "bare ffmpeg -i bluray: -map 0 -c copy (baseline)",
+                  "digitizer": "digitizer rip --title 1 (scan+rip+verify)",
+                  "mkvmerge": "7z x BDMV + mkvmerge 00001.mpls"}
+        if not have_mkv:
+            self.add("bluray", labels["mkvmerge"], "skipped: 7z or mkvmerge is not installed")
+        for name in [k for k in labels if k in res]:
+            s = med(res[name])
+            self.add("bluray", f"time: {labels[name]}", s, "s",
+                     paired_ratio(res[name], res["bluray"]), "bare",
+                     f"{size / MIB / s:.0f} MiB/s; {made.get(name, '')}",
+                     runs=len(res[name]), samples=res[name])
+        for name in [k for k in labels if k in res]:
+            rchar = med(res[name], "rchar")
+            self.add("bluray", f"bytes read (rchar, whole tree): {name}", rchar, "B",
+                     rchar / size, "title")
 
     # -- driver -------------------------------------------------------------------------
     def run_parts(self, parts):

@@ -34,6 +34,8 @@ KEYS: dict[str, str] = {
                        "else review)",
     "eject": "eject binary",
     "ddrescue": "GNU ddrescue binary (images data discs)",
+    "makemkvcon": "MakeMKV's makemkvcon, which rips AACS-encrypted Blu-rays (empty: look for "
+                  "it on PATH; without it an encrypted disc waits)",
     "image_retries": "retry passes over unreadable areas when an image is resumed (and "
                      "at once when a video disc is imaged first)",
     "image_first": "image video discs whole with ddrescue before ripping their titles "
@@ -98,6 +100,7 @@ def _defaults() -> dict:
         "musicbrainz_url": "https://musicbrainz.org/ws/2",
         "eject": "eject",
         "ddrescue": "ddrescue",
+        "makemkvcon": "",
         "image_retries": 3,
         "image_first": False,
         "data_library": "",

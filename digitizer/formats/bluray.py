@@ -47,16 +47,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import struct
 from pathlib import Path
 from xml.etree import ElementTree
 
 from digitizer import names, roles
-from digitizer.errors import EncryptedDisc, SourceError, warn
+from digitizer.errors import EncryptedDisc, SourceError, ToolFailed, ToolMissing, warn
 from digitizer.formats import bdmv
 from digitizer.formats.discfs import DiscFS, MissingFile, _show, open_disc
 from digitizer.tools import ffmpeg as ff
-from digitizer.tools import run
+from digitizer.tools import makemkv, run
 
 NAME = "bluray"
 STEPS = ("rip", "transcode", "insert")
@@ -168,9 +169,9 @@ def encryption(fs: DiscFS, clip: str | None = None) -> str | None:
     return None
 
 
-_DECRYPT_HINT = ("the disc is AACS-encrypted and digitizer reads clear discs only: rip it with "
-                 "MakeMKV (makemkvcon) or decrypt it with libaacs and a KEYDB.cfg, then give "
-                 "digitizer the decrypted folder or image")
+_DECRYPT_HINT = ("the disc is AACS-encrypted: install MakeMKV and set `makemkvcon` in the "
+                 "config to rip it through MakeMKV, or decrypt it (libaacs and a KEYDB.cfg) "
+                 "and give digitizer the decrypted folder or image")
 
 
 # ---------------------------------------------------------------- scan
@@ -340,7 +341,7 @@ def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
     meta = part.with_name(f".{part.name}.chapters")
     with open_disc(source) as fs:
         if encryption(fs, title["items"][0]["clip"]):
-            raise EncryptedDisc(f"{_show(source)}: {_DECRYPT_HINT}")
+            return rip_encrypted(source, fs.kind, title, part, cfg, progress)
         script.write_text(concat_script(fs, title), encoding="utf-8")
     meta.write_text(ff.chapters_metadata(title["chapters"], title["duration"]))
     try:
@@ -359,6 +360,54 @@ def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
             "playlist": title.get("source_file"),
             "lpcm_converted_to_flac": any(a["codec"] == "pcm_bluray" for a in title["audio"]),
             "tool_versions": {"ffmpeg": run.version(ffmpeg)}}
+
+
+def rip_encrypted(source: str, kind: str, title: dict, part: Path, cfg, progress) -> dict:
+    """An encrypted playlist through MakeMKV: its title for this playlist written into a
+    scratch folder beside `part`, moved to `part`, verified like our own rips. Without
+    MakeMKV, EncryptedDisc: the disc waits, nothing is written."""
+    try:
+        program = run.resolve(cfg.makemkvcon or "makemkvcon")
+    except ToolMissing:
+        raise EncryptedDisc(f"{_show(source)}: {_DECRYPT_HINT}") from None
+    where = makemkv.source_argument(source, kind)
+    listing = makemkv.parse(run.run(makemkv.info_argv(program, where)).stdout)
+    index = listing.title_of(title["source_file"])
+    if index is None:
+        raise SourceError(f"{_show(source)}: MakeMKV lists no title for playlist "
+                          f"{title['source_file']}")
+    scratch = part.with_name(f".{part.name}.makemkv")
+    shutil.rmtree(scratch, ignore_errors=True)  # a killed attempt's leftovers
+    scratch.mkdir()
+    try:
+        robot = makemkv.Robot()
+        with run.Process(makemkv.mkv_argv(program, where, index, str(scratch))) as proc:
+            for stream, line in proc.lines():
+                if stream == "stdout":
+                    makemkv.feed(robot, line)
+                    if line.startswith("PRGV") and robot.progress is not None:
+                        progress(robot.progress * title["duration"])
+            code = proc.wait(check=False)
+        if code != 0:  # robot mode says why on stdout, in its last message
+            said = robot.messages[-1][1] if robot.messages else "no message"
+            raise ToolFailed(f"makemkvcon failed (exit {code}) on playlist "
+                             f"{title['source_file']}: {said}")
+        made = sorted(scratch.glob("*.mkv"))
+        if len(made) != 1:
+            raise SourceError(f"{_show(source)}: MakeMKV wrote {len(made)} files for playlist "
+                              f"{title['source_file']}, expected one")
+        os.replace(made[0], part)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    ffmpeg = ff.binary(cfg.ffmpeg)
+    info = ff.verify(part, ffmpeg, duration=title["duration"], audio=len(title["audio"]),
+                     subtitles=len(title["subtitles"]))
+    return {"duration": info["duration"], "chapters": len(info["chapters"]),
+            "streams": info["streams"], "scanned_duration": title["duration"],
+            "playlist": title.get("source_file"), "decrypted_by": "makemkvcon",
+            "makemkv_title": index,
+            "tool_versions": {"ffmpeg": run.version(ffmpeg),
+                              "makemkvcon": listing.version() or "unknown"}}
 
 
 def library_root(cfg) -> Path:

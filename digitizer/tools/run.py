@@ -150,6 +150,14 @@ def kill_all() -> None:
         proc.kill(grace=1.0)
 
 
+def _has_fd(stream) -> bool:
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
 class Process:
     """A running tool whose output is read line by line.
 
@@ -173,6 +181,13 @@ class Process:
 
     def lines(self) -> Iterator[tuple[str, str]]:
         """Yield ("stdout"|"stderr", line) as the tool writes them."""
+        streams = (("stdout", self.proc.stdout), ("stderr", self.proc.stderr))
+        if not all(_has_fd(stream) for _, stream in streams):
+            # In-memory streams (pytest-subprocess replaying a tool's captured output):
+            # nothing to wait on, each is read whole.
+            for name, stream in streams:
+                yield from self._emit(name, _SPLIT.split(stream.read()))
+            return
         sel = selectors.DefaultSelector()
         pending = {}
         for name, stream in (("stdout", self.proc.stdout), ("stderr", self.proc.stderr)):

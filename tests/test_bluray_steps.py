@@ -198,3 +198,23 @@ def test_encrypted_disc_is_named_and_waits_without_a_garbage_rip(bluray_tv, run_
     assert "MakeMKV" in got.stderr.strip().splitlines()[-1]
     assert not list((home / "data").rglob("*.mkv"))
     assert not list((home / "data").rglob("*.part"))
+
+
+def test_tv_disc_in_a_drive_same_as_its_image(bluray_tv, run_cli, home, short_titles,
+                                              monkeypatch):
+    """A block device (a loop device stands in for a drive) holding the disc goes through
+    the same code: same fingerprint as the image, episodes filed."""
+    from test_data_discs import loop_device
+
+    monkeypatch.setenv("DIGITIZER_EJECT_AFTER_RIP", "false")
+    with loop_device(bluray_tv.image) as device:
+        [seen] = run_cli("detect", device).objects
+        assert (seen["disc_type"], seen["label"], seen["encrypted"]) == \
+            ("bluray", "SHOW_BD_S1", None)
+        fps = {run_cli("fingerprint", s).objects[0]["fingerprint"]
+               for s in (device, bluray_tv.image, bluray_tv.folder)}
+        assert len(fps) == 1
+        got = run_cli("watch", "--once", device, "--show", "Test Show (2021)", "--season", "1")
+        assert got.code == 0, got
+    season = "TV Shows/Test Show (2021)/Season 01"
+    assert _library(home) == [f"{season}/Test Show (2021) - s01e0{n}.mkv" for n in (1, 2, 3)]

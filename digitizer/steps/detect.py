@@ -19,21 +19,26 @@ def detect(source: str) -> dict:
             info["status"] = "disc"  # a block device holding an image (loop device, USB stick)
         try:
             with formats.open_source(source) as fs:
-                info["label"] = fs.label
-                info["disc_type"] = info["disc_type"] or formats.disc_type(fs)
-                info["status"] = "disc"
+                about = _about(fs)
+                info.update(about, disc_type=info["disc_type"] or about["disc_type"],
+                            status="disc")
         except NoDisc:
             info.update(status="no_disc", label=None)
         return info
     with formats.open_source(source) as fs:
-        fmt = formats.recognise(fs)
-        info = {"source": source, "kind": fs.kind, "status": "disc",
-                "disc_type": formats.disc_type(fs), "label": formats.label_of(fs, fmt)}
-        if hasattr(fmt, "disc_title"):
-            info["disc_name"] = fmt.disc_title(fs)
-        if hasattr(fmt, "encryption"):
-            info["encrypted"] = fmt.encryption(fs)
-        return info
+        return {"source": source, "kind": fs.kind, "status": "disc", **_about(fs)}
+
+
+def _about(fs) -> dict:
+    """What the open disc says of itself: its kind, label, and (formats that know them) the
+    name it gives itself and whether its content is encrypted."""
+    fmt = formats.recognise(fs)
+    info = {"disc_type": formats.disc_type(fs), "label": formats.label_of(fs, fmt)}
+    if hasattr(fmt, "disc_title"):
+        info["disc_name"] = fmt.disc_title(fs)
+    if hasattr(fmt, "encryption"):
+        info["encrypted"] = fmt.encryption(fs)
+    return info
 
 
 def detect_drives() -> list[dict]:

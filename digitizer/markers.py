@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -31,19 +32,26 @@ def disc_marker(folder: str | Path) -> Path:
     return Path(folder) / DISC_MARKER
 
 
+# The temporary's name says which process writes it (sweep() reads the pid back), so the
+# threads of one process (watch's queue workers, resume's titles on a cluster) take turns:
+# two of them naming the disc at once had one rename the other's temporary away.
+_WRITING = threading.RLock()
+
+
 def write(path: str | Path, data: dict) -> Path:
     path = Path(path)
     body = dict(data, schema=SCHEMA)
     body.setdefault("written", round(time.time(), 3))
     text = json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, text.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    with _WRITING:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, text.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
     _fsync_dir(path.parent)
     return path
 
@@ -77,10 +85,11 @@ def read_disc(folder: str | Path) -> dict:
 def update_disc(folder: str | Path, **fields) -> dict:
     """Merge fields into a disc's marker (detect, fingerprint, scan, selection, name)."""
     path = disc_marker(folder)
-    data = read(path) or {"kind": "disc"}
-    data.update(fields)
-    data.pop("written", None)
-    write(path, data)
+    with _WRITING:  # read, merge and write as one: another thread's fields are not lost
+        data = read(path) or {"kind": "disc"}
+        data.update(fields)
+        data.pop("written", None)
+        write(path, data)
     return data
 
 

@@ -100,9 +100,15 @@ def _m_discdb_index(db: sqlite_utils.Database) -> None:
                         pk="content_hash")
 
 
+def _m_step_runner(db: sqlite_utils.Database) -> None:
+    # The Dask worker running a claimed step for its coordinator (worker_pid/worker_host
+    # stay the coordinator's: they say whether the claim is alive).
+    db["steps"].add_column("runner", str)
+
+
 MIGRATIONS = [("0001_tables", _m1_tables), ("0002_step_chain", _m2_step_chain),
               ("i16_name_edition", _m_name_edition), ("i18_status_indexes", _m_status_indexes),
-              ("i12_discdb_index", _m_discdb_index)]
+              ("i12_discdb_index", _m_discdb_index), ("i17_step_runner", _m_step_runner)]
 
 
 class Catalog:
@@ -383,7 +389,7 @@ class Catalog:
             self.db.execute(
                 "UPDATE steps SET state = 'running', worker_pid = ?, worker_host = ?,"
                 " claimed_at = ?, heartbeat = ?, attempts = attempts + 1, error = NULL,"
-                " progress = 0, updated = ? WHERE id = ? AND state = 'pending'",
+                " progress = 0, runner = NULL, updated = ? WHERE id = ? AND state = 'pending'",
                 [pid, host, t, t, t, row["id"]])
         return self.db["steps"].get(row["id"])
 
@@ -398,6 +404,11 @@ class Catalog:
         if progress is not None:
             fields["progress"] = round(progress, 4)
         self.db["steps"].update(step_id, fields)
+
+    def set_runner(self, step_id: int, runner: str | None) -> None:
+        """The cluster worker that runs a claimed step now (status shows it)."""
+        self.conn.execute("UPDATE steps SET runner = ?, heartbeat = ? WHERE id = ?",
+                          [runner, now(), step_id])
 
     def finish(self, step_id: int, output: str | None = None) -> None:
         self.db["steps"].update(step_id, {"state": "done", "output": output, "progress": 1.0,
@@ -519,7 +530,7 @@ class Catalog:
     def recent_steps(self, state: str, limit: int | None = None) -> list[dict]:
         """Steps in `state` (running, failed, review), the most recently changed first."""
         sql = ("SELECT s.fingerprint, s.title, s.kind, s.error, s.progress, s.worker_pid,"
-               " s.worker_host, s.attempts, s.updated, d.label, d.identity_name FROM steps s"
+               " s.worker_host, s.runner, s.attempts, s.updated, d.label, d.identity_name FROM steps s"
                " JOIN discs d ON d.fingerprint = s.fingerprint"
                " WHERE s.state = ? ORDER BY s.updated DESC")
         args: list = [state]
@@ -557,7 +568,8 @@ class Catalog:
     def dump(self) -> dict:
         """Everything the markers can restore, in a stable order (for comparisons)."""
         skip = {"first_seen", "last_seen", "created", "updated", "id", "claimed_at",
-                "heartbeat", "attempts", "worker_pid", "worker_host", "error", "progress"}
+                "heartbeat", "attempts", "worker_pid", "worker_host", "error", "progress",
+                "runner"}
         out = {}
         for table, order in (("discs", "fingerprint"), ("titles", "fingerprint, title"),
                              ("steps", "fingerprint, title, kind")):

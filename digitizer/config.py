@@ -47,7 +47,12 @@ KEYS: dict[str, str] = {
     "preset_uhd": "default preset for video taller than 1080 lines (4K Blu-ray): HEVC keeps "
                   "its detail at half H.264's size",
     "insert_mode": "move | hardlink | copy",
-    "transcode_workers": "transcode steps run at once under `watch`",
+    "transcode_workers": "transcode steps run at once under `watch` (with `cluster`: at "
+                         "least as many as the cluster's workers have threads)",
+    "cluster": "Dask scheduler the transcodes are sent to, e.g. tcp://nas:8786 (empty: "
+               "encode here); needs `pip install digitizer[cluster]`",
+    "cluster_paths": "where the workers see the shared folders: COORDINATOR_PREFIX="
+                     "WORKER_PREFIX pairs separated by ; (empty: the same paths)",
     "poll_seconds": "drive polling interval of `watch`",
     "retry_seconds": "first pause before `watch` retries a step that failed for a cause that "
                      "may go away (disk full, read-only folder); doubles each time, up to 1 h",
@@ -110,6 +115,8 @@ def _defaults() -> dict:
         "preset_uhd": "hevc",
         "insert_mode": "move",
         "transcode_workers": 1,
+        "cluster": "",
+        "cluster_paths": "",
         "poll_seconds": 2.0,
         "retry_seconds": 60.0,
         "hook": "",

@@ -13,6 +13,7 @@ ERROR = 1  # generic failure: verification failed, conflict, disk full, bad inpu
 USAGE = 2  # bad command line, malformed JSON on stdin, bad config
 TOOL = 3  # an external program is missing or failed
 SOURCE = 4  # no disc in the drive, or the source is unreadable / not a disc
+CLUSTER = 5  # the Dask scheduler (config `cluster`) cannot be reached or went away
 INTERRUPTED = 130  # SIGINT / SIGTERM: work stopped, state left consistent
 
 EXIT_CODES = {
@@ -23,6 +24,8 @@ EXIT_CODES = {
     TOOL: "an external tool is missing (the message names the package) or failed (its last "
           "error line)",
     SOURCE: "no disc, or the source is unreadable or not a disc",
+    CLUSTER: "the Dask scheduler (config `cluster`) cannot be reached or went away; the "
+             "steps it had are pending again",
     INTERRUPTED: "interrupted by SIGINT/SIGTERM; re-run or `digitizer resume` continues",
 }
 
@@ -86,6 +89,13 @@ class Conflict(DigitizerError):
 
 class Interrupted(DigitizerError):
     exit_code = INTERRUPTED
+
+
+class ClusterUnavailable(DigitizerError):
+    """The scheduler cannot be reached: the work was not done, nor did it fail, so the
+    step it was for goes back to pending (like an interruption), with its own exit code."""
+
+    exit_code = CLUSTER
 
 
 def describe_os_error(exc: BaseException) -> str:

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 from digitizer import formats, identity, markers, roles
-from digitizer.errors import (ERROR, Conflict, DamagedRead, Interrupted, SourceError,
-                              UsageError, describe_os_error)
+from digitizer.errors import (ERROR, ClusterUnavailable, Conflict, DamagedRead, Interrupted,
+                              SourceError, UsageError, describe_os_error)
 from digitizer.names import Name
 from digitizer.steps import insert, rip, transcode
 
@@ -213,10 +213,7 @@ def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,
     if do_rest:
         name = identity.resolve(catalog, cfg, fingerprint, marker.get("label"),
                                 list(titles.values()), given=name)
-        for row in rows:
-            results.append(advance(catalog, cfg, row, name))
-            if emit:
-                emit(results[-1])
+        results = advance_all(catalog, cfg, rows, name, emit)
     for group in roles.undecided(list(titles.values())):
         # Said every run, so an unattended disc with decoys never just goes quiet.
         row = {"fingerprint": fingerprint, "title": group[0], "role": "decoy", "next": "review",
@@ -340,14 +337,64 @@ def advance(catalog, cfg, row: dict, name: Name) -> dict:
             FOLLOWING[row["next"]](catalog, cfg, row, name)
             if row["next"] in ("review", "failed"):
                 break
-    except Interrupted:
-        raise
+    except (Interrupted, ClusterUnavailable):
+        raise  # nothing failed: the step is pending again, and the caller stops
     except Conflict as exc:
         row.update(error=str(exc), exit_code=exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the step recorded it; the row reports it
         row.update(error=describe_os_error(exc), next="failed",
                    exit_code=getattr(exc, "exit_code", ERROR))
     return row
+
+
+def advance_all(catalog, cfg, rows: list[dict], name: Name, emit=None) -> list[dict]:
+    """advance() each title, in turn; with a cluster all at once, so that its workers share
+    them (a thread and a catalog connection per title, as watch's queue workers have)."""
+    results = []
+    if not (cfg.values.get("cluster") or "").strip() or len(rows) < 2:
+        for row in rows:
+            results.append(advance(catalog, cfg, row, name))
+            if emit:
+                emit(results[-1])
+        return results
+    from concurrent.futures import ThreadPoolExecutor
+
+    from digitizer.catalog import Catalog
+    from digitizer.steps.claim import STOPPING
+
+    def one(row):
+        own = Catalog(catalog.path, listener=catalog.listener)
+        try:
+            return advance(own, cfg, row, name)
+        finally:
+            own.close()
+
+    stopped_here = False
+    gone = None
+    with ThreadPoolExecutor(max_workers=len(rows), thread_name_prefix="title") as pool:
+        futures = [pool.submit(one, row) for row in rows]
+        try:
+            for future in futures:
+                try:
+                    results.append(future.result())
+                except ClusterUnavailable as exc:
+                    gone = gone or exc
+                    continue
+                if emit:
+                    emit(results[-1])
+        except BaseException:
+            # Ctrl-C: the threads cancel their tasks and hand their steps back.
+            if not STOPPING.is_set():
+                STOPPING.set()
+                stopped_here = True
+            raise
+        finally:
+            pool.shutdown(wait=True)
+            if stopped_here:
+                STOPPING.clear()
+    if gone is not None:
+        raise gone
+    return results
 
 
 def _transcode(catalog, cfg, row: dict, name: Name) -> None:

@@ -37,8 +37,9 @@ def collect(catalog, limit: int | None = 20, retry_seconds: float = 60) -> dict:
     def item(row):
         return {"fingerprint": row["fingerprint"], "title": row["title"], "step": row["kind"]}
 
+    # worker: the process holding the claim; runner: the cluster worker encoding for it.
     running = [dict(item(r), progress=r["progress"],
-                    worker=f"{r['worker_host']}:{r['worker_pid']}")
+                    worker=f"{r['worker_host']}:{r['worker_pid']}", runner=r["runner"])
                for r in catalog.recent_steps("running", limit)]
     # retry_at: when a running watch tries the step again (its cause may have gone), None
     # when it stays failed until a person acts (digitizer resume --retry).
@@ -72,7 +73,9 @@ def render(state: dict) -> str:
             lines.append(f"  title {int(title):2d}  {cells}")
     for r in state["running"]:
         lines.append(f"running  {r['fingerprint'][:12]} title {r['title']} {r['step']} "
-                     f"{(r['progress'] or 0) * 100:3.0f}%  ({r['worker']})")
+                     f"{(r['progress'] or 0) * 100:3.0f}%  ({r['worker']}"
+                     + (f", on cluster worker {_safe(r['runner'])}" if r.get("runner") else "")
+                     + ")")
     for f in state["failed"]:
         when = (f"  (a running watch retries it at "
                 f"{time.strftime('%H:%M:%S', time.localtime(f['retry_at']))})"

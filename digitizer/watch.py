@@ -18,8 +18,9 @@ from pathlib import Path
 
 from digitizer import drives, identity, notify, pipeline
 from digitizer.catalog import Catalog, open_catalog
-from digitizer.errors import (ERROR, Conflict, DigitizerError, Interrupted, describe_os_error,
-                              retry_wait, transient, warn)
+from digitizer.cluster import Cluster
+from digitizer.errors import (ERROR, ClusterUnavailable, Conflict, DigitizerError,
+                              Interrupted, describe_os_error, retry_wait, transient, warn)
 from digitizer.names import Name, label_slug
 from digitizer.steps import claim
 
@@ -63,6 +64,15 @@ class Watcher:
         self.seen: dict[str, str] = {}  # source -> last status, to act on changes only
         self.failures: list[int] = []  # exit codes of what failed, for `watch --once`
         self._failures_lock = threading.Lock()
+
+    def cluster_gone(self, exc: ClusterUnavailable) -> None:
+        """The scheduler went away: stop claiming; the first worker to see it says so."""
+        with self._failures_lock:
+            first = not any(code == exc.exit_code for code in self.failures)
+            self.failures.append(exc.exit_code)
+        self.stop.set()
+        if first:
+            warn(str(exc), "error")
 
     def failed(self, code: int, message: str) -> None:
         """Count a failure (its exit code decides watch's) and say it on one line."""
@@ -158,6 +168,11 @@ class Watcher:
             except Interrupted:
                 catalog.release(step["id"])
                 raise
+            except ClusterUnavailable as exc:
+                # Every step would meet the same: stop the watch, say it once.
+                catalog.release(step["id"])
+                self.cluster_gone(exc)
+                return True
             except Exception as exc:  # noqa: BLE001 - a worker must survive any failure
                 # Whatever went wrong (a bug included) is recorded on the step and counted,
                 # and the worker goes on with the next step.
@@ -199,6 +214,17 @@ class Watcher:
         released = catalog.release_stale()
         if released:
             warn(f"took over {len(released)} step(s) left by dead workers", "notice")
+        cluster = Cluster.from_config(self.cfg)
+        if cluster is not None:
+            # As many steps in flight as the cluster has threads, so that none idles; a
+            # scheduler that cannot be reached stops the watch before it rips anything.
+            try:
+                self.workers = max(self.workers, cluster.threads())
+            except ClusterUnavailable:
+                catalog.close()
+                for s, handler in old.items():
+                    signal.signal(s, handler)
+                raise
         self.ripping.set()
         threads = [threading.Thread(target=self._work_guarded, daemon=True,
                                     name=f"worker-{n}") for n in range(self.workers)]
@@ -233,6 +259,8 @@ class Watcher:
             for s, handler in old.items():
                 signal.signal(s, handler)
             catalog.close()
+            if cluster is not None:
+                Cluster.close_all()
         return max(self.failures, default=0)
 
     def _work_guarded(self):

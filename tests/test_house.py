@@ -27,6 +27,8 @@ IMPORTS = {
     "sqlite_utils": ("catalog.py",),
     "click": ("cli/",),
     "tqdm": ("progress.py",),
+    "dask": ("cluster.py",),
+    "distributed": ("cluster.py",),
 }
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from digitizer.cli.common import (files_from, json_option, length, output, pass_env,
-                                  run_each, size, sources_from)
+from digitizer.cli.common import (cluster_option, files_from, json_option, length, output,
+                                  pass_env, run_each, size, sources_from)
 from digitizer.cli.complete import complete_sources
 from digitizer.names import EXTRA_TYPES
 
@@ -71,6 +71,7 @@ def rip(env, sources, numbers, main, all_, roles, image_first, as_array, table):
 @click.option("--preset", "-p", help="Preset name (default: config `preset`, h264).",
               shell_complete=lambda ctx, param, incomplete: _complete_presets(incomplete))
 @click.option("--list-presets", is_flag=True, help="List the presets and exit.")
+@cluster_option
 @json_option
 @pass_env
 def transcode(env, files, preset, list_presets, as_array, table):
@@ -83,6 +84,7 @@ def transcode(env, files, preset, list_presets, as_array, table):
       digitizer transcode --list-presets
       digitizer transcode ~/.local/share/digitizer/staging/FILM-*/title_01.mkv -p hevc
       digitizer rip film.iso | digitizer transcode - --preset h264
+      digitizer transcode title_01.mkv --cluster tcp://nas:8786
     """
     from digitizer.steps import transcode as tc
     from digitizer.jsonio import read_inputs

@@ -6,10 +6,10 @@ import sys
 
 import click
 
-from digitizer.cli.common import (Env, LiveTable, json_option, name_options, output,
-                                  pass_env, stdout_is_terminal)
+from digitizer.cli.common import (Env, LiveTable, cluster_option, json_option, name_options,
+                                  output, pass_env, stdout_is_terminal)
 from digitizer.cli.complete import complete_fingerprints, complete_sources
-from digitizer.errors import DigitizerError
+from digitizer.errors import ClusterUnavailable, DigitizerError
 from digitizer.names import EXTRA_TYPES
 
 
@@ -21,6 +21,7 @@ from digitizer.names import EXTRA_TYPES
               help="Delete this title's outputs and state so it starts over.")
 @click.option("--retry", is_flag=True, help="Re-queue failed steps first.")
 @click.option("--dismiss", is_flag=True, help="Drop failed steps instead of running anything.")
+@cluster_option
 @name_options
 @json_option
 @pass_env
@@ -86,6 +87,8 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
         except DigitizerError as exc:
             click.echo(f"digitizer: {exc.message}", err=True)
             failures.append(exc.exit_code)
+            if isinstance(exc, ClusterUnavailable):
+                break  # every other disc would meet the same
     out.close()
     if failures:
         sys.exit(max(failures))
@@ -97,6 +100,7 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
               help="Handle the discs present and the pending steps, then exit (cron).")
 @click.option("--workers", type=click.IntRange(1, 16),
               help="Transcode workers (default: config `transcode_workers`).")
+@cluster_option
 @click.option("--print-systemd", is_flag=True,
               help="Print the systemd unit that runs this watch and exit.")
 @click.option("--print-udev", is_flag=True,
@@ -124,6 +128,7 @@ def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as
     Example:
       digitizer watch
       digitizer watch --once ~/isos/*.iso
+      digitizer watch --cluster tcp://nas:8786
       */10 * * * * digitizer watch --once        (crontab)
       digitizer watch --print-systemd > ~/.config/systemd/user/digitizer-watch.service
       digitizer watch --print-systemd --system --run-as media:media

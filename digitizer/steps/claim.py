@@ -14,7 +14,8 @@ import socket
 import threading
 from contextlib import contextmanager
 
-from digitizer.errors import Conflict, DigitizerError, Interrupted, describe_os_error
+from digitizer.errors import (ClusterUnavailable, Conflict, DigitizerError, Interrupted,
+                              describe_os_error)
 
 # Set by `watch` on SIGTERM/SIGINT: a step whose tool dies because we stopped it is handed
 # back as pending, not recorded as failed.
@@ -56,7 +57,9 @@ def claimed(catalog, fingerprint: str, title: int, kind: str, chain: tuple[str, 
     step["beat"] = lambda progress=None: catalog.heartbeat(step["id"], progress)
     try:
         yield step
-    except (KeyboardInterrupt, Interrupted):
+    except (KeyboardInterrupt, Interrupted, ClusterUnavailable):
+        # Not done and not failed: whoever runs next (or this process, once the
+        # scheduler is back) takes the step up again.
         catalog.release(step["id"])
         raise
     except DigitizerError as exc:

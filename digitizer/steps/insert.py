@@ -252,7 +252,9 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
                 episode=number, input=str(src), duration=info.get("duration"),
                 source_step=info["step"], preset=info.get("preset"), label=info.get("label"),
                 disc_type=fmt.NAME, identity=name.as_dict() if name else None,
-                **{key: info[key] for key in ("sha256", "created") if key in info}, **kept)
+                # worker: the cluster worker that encoded it, when one did.
+                **{key: info[key] for key in ("sha256", "created", "worker") if key in info},
+                **kept)
             ownership.apply(marker, ownership.file_mode)
             if mode == "move" and placed is Placed.NEW:
                 src.unlink(missing_ok=True)

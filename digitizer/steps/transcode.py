@@ -14,14 +14,16 @@ import time
 from pathlib import Path
 
 from digitizer import markers
+from digitizer.cluster import Cluster
 from digitizer.errors import ToolFailed, UsageError, warn
 from digitizer.progress import Bar
-from digitizer.steps.claim import chain_of, claimed
+from digitizer.steps.claim import STOPPING, chain_of, claimed
 from digitizer.tools import ffmpeg as ff
 from digitizer.tools import run
 
 # Built-in presets. `video` is the software encoder's arguments; `hw` names a hardware
-# family whose arguments are in `hw_video` (tried first, software on failure).
+# family whose arguments are in `hw_video` (tried first, software on failure). On a cluster
+# a preset's `resources` (for `hw` presets GPU=1 unless given) choose the workers.
 PRESETS: dict[str, dict] = {
     # sliced-threads: x264's default frame threads give different bytes from run to run on
     # a loaded machine; slices are reproducible (measured: +0.6 % size, same speed), so a
@@ -66,6 +68,12 @@ def presets(user: dict) -> dict[str, dict]:
             raise UsageError(f"preset {name!r}: needs video = [ffmpeg arguments]")
         if body.get("audio", "keep") not in AUDIO_MODES:
             raise UsageError(f"preset {name!r}: audio must be one of {', '.join(AUDIO_MODES)}")
+        wanted = body.get("resources", {})
+        if not isinstance(wanted, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+                for v in wanted.values()):
+            raise UsageError(f"preset {name!r}: resources must be a table of positive "
+                             "numbers, e.g. {GPU = 1}")
         merged[name] = dict({"audio": "keep", "subtitles": True,
                              "description": "user preset"}, **body)
     return merged
@@ -178,7 +186,10 @@ def encode(src: Path, part: Path, preset: dict, ffmpeg: str, progress,
 
 
 def transcode_file(path: Path, *, fingerprint: str, title: int, folder: Path, preset: dict,
-                   catalog, ffmpeg: str, extra: dict, chain: tuple[str, ...]) -> dict:
+                   catalog, ffmpeg: str, extra: dict, chain: tuple[str, ...],
+                   cluster=None, ffmpeg_setting: str = "") -> dict:
+    """The coordinator's side of a transcode: claim, encode here or on `cluster` (a
+    cluster.Cluster), then verify, rename, write the marker and the catalog."""
     final = output_path(folder, path, preset["name"])
     existing = markers.artefact(final)
     if existing and existing.get("step") == "transcode":
@@ -186,22 +197,55 @@ def transcode_file(path: Path, *, fingerprint: str, title: int, folder: Path, pr
         catalog.set_step(fingerprint, title, "transcode", state="done", output=str(final))
         return {"path": str(final), "duration": existing.get("duration"),
                 "size": existing["size"], "skipped": True}
-    part = final.with_name(final.name + ".part")
     with claimed(catalog, fingerprint, title, "transcode", chain) as step:
         source_info = ff.probe(path, ffmpeg)
         bar = Bar(source_info["duration"] or 0, f"transcode title {title}", step["beat"])
         try:
-            facts = encode(path, part, preset, ffmpeg, bar, source_info)
+            if cluster is None:
+                part = final.with_name(final.name + ".part")
+                facts = encode(path, part, preset, ffmpeg, bar, source_info)
+            else:
+                facts, part = _encode_on(cluster, path, final, preset, ffmpeg, ffmpeg_setting,
+                                         source_info, bar, catalog, step,
+                                         f"{fingerprint[:12]}-{title:02d}")
         finally:
             bar.close()
         os.replace(part, final)
+        if cluster is not None:
+            # Attempts of workers that died before they finished: nothing writes them now
+            # (their ffmpeg died with the worker), and only this coordinator renames.
+            for leftover in folder.glob(f"{final.name}.*.part"):
+                leftover.unlink(missing_ok=True)
         markers.write_artefact(final, step="transcode", fingerprint=fingerprint, title=title,
                                input=str(path), **facts, **extra)
         catalog.finish(step["id"], str(final))
     catalog.add_event("title_transcoded", fingerprint, title, path=str(final),
-                      preset=preset["name"])
+                      preset=preset["name"], **({"worker": facts["worker"]}
+                                                if facts.get("worker") else {}))
     return {"path": str(final), "duration": facts["duration"], "size": final.stat().st_size,
-            "deinterlaced": facts["deinterlaced"], "fps": facts["fps"], "skipped": False}
+            "deinterlaced": facts["deinterlaced"], "fps": facts["fps"], "skipped": False,
+            **({"worker": facts["worker"]} if facts.get("worker") else {})}
+
+
+def _encode_on(cluster, path: Path, final: Path, preset: dict, ffmpeg: str,
+               ffmpeg_setting: str, source_info: dict, bar, catalog, step, label) -> tuple:
+    """encode() on a worker of the cluster; the coordinator verifies what it wrote (over
+    the shared storage, as insert will read it) before it is renamed."""
+    facts, part, worker = cluster.encode(
+        encode, src=path, final=final, preset=preset, ffmpeg=ffmpeg_setting,
+        source_info=source_info, label=label, progress=bar,
+        on_worker=lambda name: catalog.set_runner(step["id"], name), stopping=STOPPING)
+    try:
+        ff.verify(part, ffmpeg, duration=source_info["duration"],
+                  audio=ff.count(source_info, "audio"),
+                  subtitles=ff.count(source_info, "subtitle")
+                  if preset.get("subtitles", True) else 0)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    if facts.get("encoder_note"):
+        warn(f"{facts['encoder_note']} (on worker {worker})", "notice")
+    return dict(facts, worker=worker), part
 
 
 def default_preset(rip: dict, cfg) -> str:
@@ -232,7 +276,8 @@ def transcode(path: str, catalog, cfg, *, preset_name: str | None = None,
     extra = {k: rip.get(k) for k in ("role", "episode", "label", "disc_type")}
     got = transcode_file(src, fingerprint=fp, title=title, folder=folder, preset=preset,
                          catalog=catalog, ffmpeg=ffmpeg, extra=extra,
-                         chain=chain_of(catalog, fp, rip.get("disc_type")))
+                         chain=chain_of(catalog, fp, rip.get("disc_type")),
+                         cluster=Cluster.from_config(cfg), ffmpeg_setting=cfg.ffmpeg)
     return dict({"fingerprint": fp, "title": title, "step": "transcode", "input": str(src),
                  "preset": preset["name"], "role": rip.get("role"),
                  "episode": rip.get("episode"), "label": rip.get("label")}, **got)

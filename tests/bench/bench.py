@@ -51,7 +51,9 @@ NOISY_DISC = dict(main_seconds=60, noise=15, label="BENCH_NOISY")
 SHORT_NOISY_DISC = dict(main_seconds=20, noise=15, label="BENCH_NOISY20")
 # A Blu-ray movie with a 13-minute main playlist at ~11 Mbit/s: just over 1 GiB of clip.
 BD_DISC = dict(main_seconds=780, label="BENCH_BD", disc_name="Bench Blu-ray")
-PARTS = ("roles", "rip", "fingerprint", "transcode", "cli", "watch", "cd", "bluray")
+PARTS = ("roles", "rip", "fingerprint", "transcode", "cli", "watch", "cd", "bluray",
+         "cluster")
+EPISODE_DISC = dict(layout="episodes", episodes=4, episode_seconds=20, label="SHOW_S1_D1")
 MIB = 2**20
 
 
@@ -552,6 +554,99 @@ class Bench:
             rchar = med(res[name], "rchar")
             self.add("bluray", f"bytes read (rchar, whole tree): {name}", rchar, "B",
                      rchar / size, "title")
+
+    # -- 7. cluster ----------------------------------------------------------------------
+    def part_cluster(self):
+        """4 titles (20 s episodes, h264) transcoded by `resume` here, on a loopback Dask
+        cluster of 1 worker and of 2 workers (--nthreads 1 each); the per-task overhead of
+        Dask (no-op tasks) and of digitizer's cluster path (`transcode --preset copy`)."""
+        import subprocess
+
+        self.need("rip", "transcode", "resume")
+        try:
+            from distributed import Client
+        except ImportError:
+            raise Skip("dask[distributed] is not installed (pip install -e '.[cluster]')")
+        from loopback_cluster import LoopbackCluster
+
+        disc = self.disc(EPISODE_DISC)
+        ripped, env0 = self.home()
+        res = run(self.digitizer + ["rip", disc.iso], env=env0,
+                  log_path=self.scratch / "cluster-rip.log")
+        self.add("cluster", "source: 4 episodes of 20 s ripped once", None, "",
+                 extra=f"rip {res['seconds']:.1f} s")
+        one = LoopbackCluster(self.scratch / "dask1", names=("w1",))
+        two = LoopbackCluster(self.scratch / "dask2", names=("wA", "wB"))
+        try:
+            def timed(argv, env):
+                # Not benchlib.run: it waits for orphans, and the workers are our children.
+                t0 = time.perf_counter()
+                done = subprocess.run([str(a) for a in argv], env=env, capture_output=True)
+                seconds = time.perf_counter() - t0
+                if done.returncode:
+                    raise RuntimeError(done.stderr.decode(errors="replace")[-300:])
+                return {"seconds": seconds, "stdout": done.stdout.decode()}
+
+            def resume(cluster):
+                def case(r):
+                    # A copy of the ripped home: the catalog points at its rips, the
+                    # transcodes go into the copy's own folders.
+                    home, env = self.home()
+                    shutil.copytree(ripped, home)
+                    argv = self.digitizer + ["resume", "--show", "Bench (2020)",
+                                             "--cluster", cluster.address if cluster else ""]
+                    got = timed(argv, env)
+                    shutil.rmtree(home, ignore_errors=True)
+                    return got
+                return case
+
+            rounds = 1 if self.args.quick else 3
+            res = paired({"here": resume(None), "1 worker": resume(one),
+                          "2 workers": resume(two)}, rounds, "cluster")
+            self.add("cluster", "resume: 4 titles h264, encoded here", med(res["here"]), "s",
+                     runs=rounds, samples=res["here"])
+            self.add("cluster", "resume: 4 titles h264, 1 Dask worker", med(res["1 worker"]),
+                     "s", paired_ratio(res["1 worker"], res["here"]), "here", runs=rounds,
+                     samples=res["1 worker"])
+            self.add("cluster", "resume: 4 titles h264, 2 Dask workers", med(res["2 workers"]),
+                     "s", paired_ratio(res["2 workers"], res["1 worker"]), "1 worker",
+                     runs=rounds, samples=res["2 workers"],
+                     extra=f"{os.cpu_count()} CPUs: both workers share them")
+
+            with Client(two.address, timeout=30) as client:
+                client.submit(int, 0, pure=False).result()  # connections made
+                n = 200
+                t0 = time.perf_counter()
+                client.gather([client.submit(int, i, pure=False) for i in range(n)])
+                per_task = (time.perf_counter() - t0) / n
+                t0 = time.perf_counter()
+                client.submit(int, 0, pure=False).result()
+                single = time.perf_counter() - t0
+            self.add("cluster", f"Dask: {n} no-op tasks, per task", per_task * 1000, "ms",
+                     extra=f"one no-op task alone {single * 1000:.1f} ms")
+
+            src = sorted((ripped / "data" / "staging").glob("*/title_*.mkv"))[0]
+
+            def copy(cluster):
+                def case(r):
+                    home, env = self.home()
+                    got = timed(self.digitizer + ["transcode", src, "--preset", "copy",
+                                                  "--cluster", cluster.address if cluster
+                                                  else ""], env)
+                    shutil.rmtree(home, ignore_errors=True)
+                    return got
+                return case
+
+            res = paired({"here": copy(None), "cluster": copy(two)}, 2 if self.args.quick
+                         else 5, "cluster copy")
+            self.add("cluster", "transcode --preset copy, 1 title, here", med(res["here"]), "s")
+            self.add("cluster", "transcode --preset copy, 1 title, on the cluster",
+                     med(res["cluster"]), "s", paired_ratio(res["cluster"], res["here"]),
+                     "here", extra=f"+{med(res['cluster']) - med(res['here']):.2f} s a "
+                                   "command (import distributed, connect, submit, re-verify)")
+        finally:
+            one.stop()
+            two.stop()
 
     # -- driver -------------------------------------------------------------------------
     def run_parts(self, parts):

@@ -83,7 +83,9 @@ class Cluster:
     def client(self):
         with self._lock:
             client = self._clients.get(self.address)
-            if client is not None and client.status == "running":
+            # "connecting": Dask is reconnecting by itself after a blip; only a client that
+            # gave up is replaced.
+            if client is not None and client.status not in ("closing", "closed"):
                 return client
             try:
                 from distributed import Client
@@ -100,9 +102,8 @@ class Cluster:
 
     def _unreachable(self, exc: BaseException | None = None) -> str:
         why = f" ({str(exc).splitlines()[0][:120]})" if exc and str(exc) else ""
-        return (f"cluster scheduler {self.address} cannot be reached{why}; the step is "
-                f"pending again (start `dask scheduler`, or empty config cluster to encode "
-                f"here)")
+        return (f"cluster scheduler {self.address} cannot be reached{why}; transcodes stay "
+                f"pending (start `dask scheduler` there, or set cluster empty to encode here)")
 
     @classmethod
     def _on_report(cls, event) -> None:

@@ -16,7 +16,7 @@ from digitizer import markers
 from digitizer.catalog import Catalog
 from loopback_cluster import LoopbackCluster
 
-pytestmark = pytest.mark.slow
+
 EXE = str(Path(sys.executable).parent / "digitizer")
 SHOW = "Show (2020)"
 # ultrafast keeps the tests quick; sliced threads keep its bytes the same from run to run.
@@ -92,6 +92,7 @@ def running_on(home, fp, title):
     return (step["runner"], parts[0]) if parts else None
 
 
+@pytest.mark.slow
 def test_watch_once_fills_the_library_from_both_workers(run_cli, fast, episode_disc, cluster):
     assert run_cli("rip", episode_disc.iso).code == 0
     r = run_cli("watch", "--once", episode_disc.iso, "--show", SHOW, "--cluster",
@@ -109,6 +110,7 @@ def test_watch_once_fills_the_library_from_both_workers(run_cli, fast, episode_d
     assert leftovers(fast) == []
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_transcode(run_cli, fast, movie_disc, cluster, monkeypatch,
                                        tmp_path):
     ripped = run_cli("rip", movie_disc.iso, "--title", 1).objects[0]
@@ -135,6 +137,7 @@ def test_a_worker_killed_mid_transcode(run_cli, fast, movie_disc, cluster, monke
     assert sha(local.objects[0]["path"]) == sha(final)
 
 
+@pytest.mark.slow
 def test_the_scheduler_gone_leaves_the_step_pending(run_cli, fast, movie_disc, cluster):
     ripped = run_cli("rip", movie_disc.iso, "--title", 1).objects[0]
     fp = ripped["fingerprint"]
@@ -156,3 +159,36 @@ def test_the_scheduler_gone_leaves_the_step_pending(run_cli, fast, movie_disc, c
     assert again.code == 0, again
     assert cat.step(fp, 1, "transcode")["state"] == "done"
     assert leftovers(fast) == []
+
+
+def test_cluster_paths_map_whole_components():
+    from digitizer.cluster import path_map, to_worker
+    from digitizer.errors import UsageError
+
+    pairs = path_map("/srv/media=/mnt/media; /srv/media/library=/library ;")
+    assert pairs == [("/srv/media/library", "/library"), ("/srv/media", "/mnt/media")]
+    assert to_worker(Path("/srv/media/staging/D/title_01.mkv"), pairs) == \
+        "/mnt/media/staging/D/title_01.mkv"
+    assert to_worker(Path("/srv/media/library/x.mkv"), pairs) == "/library/x.mkv"
+    assert to_worker(Path("/srv/media"), pairs) == "/mnt/media"
+    assert to_worker(Path("/srv/mediaX/a"), pairs) == "/srv/mediaX/a"  # not a component
+    assert to_worker(Path("/elsewhere/a"), path_map("")) == "/elsewhere/a"
+    with pytest.raises(UsageError, match="COORDINATOR_PREFIX=WORKER_PREFIX"):
+        path_map("/srv/media")
+
+
+def test_an_unreachable_scheduler_stops_watch_before_it_starts(home, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZER_")}
+    env.update(DIGITIZER_HOME=str(home), DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="1s")
+    done = subprocess.run([EXE, "watch", "--once", str(tmp_path / "none.iso"), "--cluster",
+                           f"tcp://127.0.0.1:{port}"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 5, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"digitizer: cluster scheduler tcp://127.0.0.1:{port} cannot be reached"), done.stderr

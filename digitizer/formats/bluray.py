@@ -7,15 +7,11 @@ chapters, streams and languages come from the playlist; its ``segments`` are the
 plays with their in/out times, so roles can tell a play-all, a duplicate, the feature's own
 clips listed on their own and decoys (the same clips in another order) apart.
 
-Rip route (measured, lab notes A1/A2 and tests/bench): digitizer's own playlist parse drives
-ffmpeg's concat demuxer, one entry per play item: the clip (a file of a folder, or its byte
-ranges inside an image or drive through the `subfile` protocol), its in and out points, its
-streams picked by PID in the playlist's order, languages and chapters from the playlist.
-Each byte of a title is read once, straight from the disc, whatever the playlist's length;
-ffmpeg's own `bluray:` protocol refuses discs whose playlists are all under 180 s, tags no
-language, writes no chapter, loses audio frames at clip joins and failed on a mid-clip
-start; mkvmerge reads playlists only from an extracted folder (disc-sized scratch space,
-every byte read twice).
+The rip (formats/bdrip.py) reads each byte of a title once, straight from the disc, through
+ffmpeg's concat demuxer fed by this parse: ffmpeg's own `bluray:` protocol refuses discs whose
+playlists are all under 180 s, tags no language, writes no chapter, loses audio frames at clip
+joins and failed on a mid-clip start; mkvmerge reads playlists only from an extracted folder
+(disc-sized scratch space, every byte read twice).
 
 Ids
 ---
@@ -45,19 +41,19 @@ Computed from a DiscFS, so the same for a drive, an image and a folder.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import shutil
 import struct
 from pathlib import Path
-from xml.etree import ElementTree
+from typing import TYPE_CHECKING
 
-from digitizer import names, roles
-from digitizer.errors import EncryptedDisc, SourceError, ToolFailed, ToolMissing, warn
-from digitizer.formats import bdmv
+from digitizer.errors import SourceError, warn
 from digitizer.formats.discfs import DiscFS, MissingFile, _show, open_disc
-from digitizer.tools import ffmpeg as ff
-from digitizer.tools import makemkv, run
+
+if TYPE_CHECKING:
+    from digitizer.formats import bdmv
+
+# Only what detect and fingerprint need is imported here (their start-up is measured): the
+# playlist parser, roles, names and the rip are imported by the functions that use them.
 
 NAME = "bluray"
 STEPS = ("rip", "transcode", "insert")
@@ -133,6 +129,8 @@ def disc_title(fs: DiscFS) -> str | None:
 
     Text as the studio wrote it: callers treat it as data. A file that does not parse is
     ignored, like a player ignores it."""
+    from xml.etree import ElementTree
+
     files = _names(fs, "BDMV/META/DL", ".xml")
     files = [n for n in files if re.fullmatch(r"bdmt_[a-z]{3}\.xml", n, re.I)]
     files.sort(key=lambda n: (n.lower() != "bdmt_eng.xml", n))
@@ -169,7 +167,7 @@ def encryption(fs: DiscFS, clip: str | None = None) -> str | None:
     return None
 
 
-_DECRYPT_HINT = ("the disc is AACS-encrypted: install MakeMKV and set `makemkvcon` in the "
+DECRYPT_HINT = ("the disc is AACS-encrypted: install MakeMKV and set `makemkvcon` in the "
                  "config to rip it through MakeMKV, or decrypt it (libaacs and a KEYDB.cfg) "
                  "and give digitizer the decrypted folder or image")
 
@@ -186,6 +184,8 @@ def _clip_sizes(fs: DiscFS) -> dict[str, int]:
 def title_from_playlist(number: int, playlist: bdmv.Playlist, sizes: dict[str, int]) -> dict:
     """One playlist as digitizer's title: the keys roles.assign reads (title, duration,
     chapters, segments, size) and what rip needs (streams with their PIDs, the clips)."""
+    from digitizer.formats import bdmv
+
     streams = playlist.streams
     video = next((s for s in streams if s.kind == "video"), None)
     width, height, interlaced = bdmv.VIDEO_FORMATS.get(video.video_format if video else None,
@@ -224,6 +224,8 @@ def _rate(text: str) -> float:
 
 
 def read_titles(fs: DiscFS) -> list[dict]:
+    from digitizer.formats import bdmv
+
     sizes = _clip_sizes(fs)
     titles = []
     for name in _names(fs, "BDMV/PLAYLIST", ".mpls"):
@@ -245,7 +247,7 @@ def scan(source: str, cfg) -> dict:
         disc = {"name": disc_title(fs), "playlists": len(titles),
                 "encrypted": encryption(fs)}
     if disc["encrypted"]:
-        warn(f"{_show(source)}: {_DECRYPT_HINT}")
+        warn(f"{_show(source)}: {DECRYPT_HINT}")
     return {"disc": disc, "titles": titles, "tool_versions": {}}
 
 
@@ -254,6 +256,8 @@ def probe(source: str, title: dict, cfg) -> None:
 
 
 def assign_roles(titles: list[dict], cfg) -> None:
+    from digitizer import roles
+
     roles.assign(titles, cfg.min_title_seconds)
     roles.mark_parts(titles)
     roles.mark_decoys(titles)
@@ -272,142 +276,17 @@ def title_sectors(fs: DiscFS, title: dict) -> list[tuple[int, int]] | None:
 
 
 # ---------------------------------------------------------------- rip
-
-def _quote(text: str) -> str:
-    """A string as the concat demuxer's script reads it: in single quotes, each quote
-    escaped, so a hostile file name stays one argument."""
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
-def clip_url(fs: DiscFS, clip: str) -> str:
-    """An ffmpeg URL for a clip: a folder's file, or its byte ranges inside the image or
-    drive (the subfile protocol; several extents are joined by the concat protocol)."""
-    path = f"BDMV/STREAM/{clip}.m2ts"
-    real = fs.real_path(path)
-    if real is not None:
-        return ff.url(real)
-    ranges = fs.file_ranges(path)
-    if not ranges:
-        raise SourceError(f"{_show(fs.source)}: {path} is not recorded on the disc")
-    source = os.path.abspath(fs.source)
-    if "|" in source and len(ranges) > 1:
-        raise SourceError(f"{_show(source)}: a path with '|' cannot hold a clip of several "
-                          "extents; rename the image")
-    parts = [f"subfile,,start,{at},end,{at + n},,:{source}" for at, n in ranges]
-    return parts[0] if len(parts) == 1 else "concat:" + "|".join(parts)
-
-
-def concat_script(fs: DiscFS, title: dict) -> str:
-    """The concat demuxer's script for a playlist: its streams by PID (the playlist's order),
-    then each play item as the clip between its in and out points."""
-    lines = ["ffconcat version 1.0"]
-    for pid in stream_pids(title):
-        lines += ["stream", f"exact_stream_id {pid:#x}"]
-    for item in title["items"]:
-        lines += [f"file {_quote(clip_url(fs, item['clip']))}",
-                  f"inpoint {item['in'] / bdmv.CLOCK:.6f}",
-                  f"outpoint {item['out'] / bdmv.CLOCK:.6f}"]
-    return "\n".join(lines) + "\n"
-
-
-def stream_pids(title: dict) -> list[int]:
-    video = [title["video"]["pid"]] if (title.get("video") or {}).get("pid") else []
-    return video + [a["pid"] for a in title.get("audio", [])] + \
-        [s["pid"] for s in title.get("subtitles", [])]
-
-
-def rip_argv(ffmpeg: str, title: dict, script: Path, meta: Path, part: Path) -> list[str]:
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error",
-            "-f", "concat", "-safe", "0", "-protocol_whitelist", "file,subfile,concat",
-            "-i", ff.url(script), "-f", "ffmetadata", "-i", ff.url(meta)]
-    for k in range(len(stream_pids(title))):
-        argv += ["-map", f"0:{k}"]
-    argv += ["-map_chapters", "1", "-map_metadata", "-1", "-c", "copy"]
-    for k, a in enumerate(title.get("audio", [])):
-        argv += [f"-metadata:s:a:{k}", f"language={a['lang']}"]
-        if a["codec"] == "pcm_bluray":  # Matroska cannot hold Blu-ray LPCM; FLAC is lossless
-            argv += [f"-c:a:{k}", "flac"]
-    for k, s in enumerate(title.get("subtitles", [])):
-        argv += [f"-metadata:s:s:{k}", f"language={s['lang']}"]
-    # bitexact: a re-rip after a crash gives the same bytes as an uninterrupted run.
-    return argv + ["-fflags", "+bitexact", "-progress", "pipe:1", "-nostats",
-                   "-f", "matroska", ff.url(part)]
-
+# The rip route and the MakeMKV backend are in formats/bdrip.py, imported when a title is
+# ripped: detect and fingerprint never pay for ffmpeg's and MakeMKV's modules.
 
 def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
-    """One playlist to `part`, verified (duration, every stream); the facts for its marker."""
-    ffmpeg = ff.binary(cfg.ffmpeg)
-    script = part.with_name(f".{part.name}.ffconcat")
-    meta = part.with_name(f".{part.name}.chapters")
+    from digitizer.formats import bdrip
+
     with open_disc(source) as fs:
         if encryption(fs, title["items"][0]["clip"]):
-            return rip_encrypted(source, fs.kind, title, part, cfg, progress)
-        script.write_text(concat_script(fs, title), encoding="utf-8")
-    meta.write_text(ff.chapters_metadata(title["chapters"], title["duration"]))
-    try:
-        with run.Process(rip_argv(ffmpeg, title, script, meta, part)) as proc:
-            for stream, line in proc.lines():
-                if stream == "stdout":
-                    progress(ff.progress_seconds(line))
-            proc.wait()
-    finally:
-        script.unlink(missing_ok=True)
-        meta.unlink(missing_ok=True)
-    info = ff.verify(part, ffmpeg, duration=title["duration"], audio=len(title["audio"]),
-                     subtitles=len(title["subtitles"]))
-    return {"duration": info["duration"], "chapters": len(info["chapters"]),
-            "streams": info["streams"], "scanned_duration": title["duration"],
-            "playlist": title.get("source_file"),
-            "lpcm_converted_to_flac": any(a["codec"] == "pcm_bluray" for a in title["audio"]),
-            "tool_versions": {"ffmpeg": run.version(ffmpeg)}}
-
-
-def rip_encrypted(source: str, kind: str, title: dict, part: Path, cfg, progress) -> dict:
-    """An encrypted playlist through MakeMKV: its title for this playlist written into a
-    scratch folder beside `part`, moved to `part`, verified like our own rips. Without
-    MakeMKV, EncryptedDisc: the disc waits, nothing is written."""
-    try:
-        program = run.resolve(cfg.makemkvcon or "makemkvcon")
-    except ToolMissing:
-        raise EncryptedDisc(f"{_show(source)}: {_DECRYPT_HINT}") from None
-    where = makemkv.source_argument(source, kind)
-    listing = makemkv.parse(run.run(makemkv.info_argv(program, where)).stdout)
-    index = listing.title_of(title["source_file"])
-    if index is None:
-        raise SourceError(f"{_show(source)}: MakeMKV lists no title for playlist "
-                          f"{title['source_file']}")
-    scratch = part.with_name(f".{part.name}.makemkv")
-    shutil.rmtree(scratch, ignore_errors=True)  # a killed attempt's leftovers
-    scratch.mkdir()
-    try:
-        robot = makemkv.Robot()
-        with run.Process(makemkv.mkv_argv(program, where, index, str(scratch))) as proc:
-            for stream, line in proc.lines():
-                if stream == "stdout":
-                    makemkv.feed(robot, line)
-                    if line.startswith("PRGV") and robot.progress is not None:
-                        progress(robot.progress * title["duration"])
-            code = proc.wait(check=False)
-        if code != 0:  # robot mode says why on stdout, in its last message
-            said = robot.messages[-1][1] if robot.messages else "no message"
-            raise ToolFailed(f"makemkvcon failed (exit {code}) on playlist "
-                             f"{title['source_file']}: {said}")
-        made = sorted(scratch.glob("*.mkv"))
-        if len(made) != 1:
-            raise SourceError(f"{_show(source)}: MakeMKV wrote {len(made)} files for playlist "
-                              f"{title['source_file']}, expected one")
-        os.replace(made[0], part)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    ffmpeg = ff.binary(cfg.ffmpeg)
-    info = ff.verify(part, ffmpeg, duration=title["duration"], audio=len(title["audio"]),
-                     subtitles=len(title["subtitles"]))
-    return {"duration": info["duration"], "chapters": len(info["chapters"]),
-            "streams": info["streams"], "scanned_duration": title["duration"],
-            "playlist": title.get("source_file"), "decrypted_by": "makemkvcon",
-            "makemkv_title": index,
-            "tool_versions": {"ffmpeg": run.version(ffmpeg),
-                              "makemkvcon": listing.version() or "unknown"}}
+            return bdrip.rip_encrypted(source, fs.kind, title, part, cfg, progress,
+                                       DECRYPT_HINT)
+        return bdrip.rip(fs, title, part, cfg, progress)
 
 
 def library_root(cfg) -> Path:
@@ -416,4 +295,6 @@ def library_root(cfg) -> Path:
 
 def library_path(library: Path, name, item: dict, episode: int | None,
                  extra_type: str) -> Path:
+    from digitizer import names
+
     return names.video_path(library, name, item, episode=episode, extra_type=extra_type)

@@ -3,14 +3,14 @@ AccurateRip) lives here, behind the interface of formats/__init__.
 
 Sources
 -------
-An audio CD has no file system, so this format opens its sources itself (``open_source``): a CUE
-sheet (with its BIN files) is parsed here; a drive whose kernel disc status says audio or
-mixed is read with ``cd-paranoia -Q``. Both give the same ``AudioDisc``: tracks with their
-start sector (INDEX 01, 0-based LBA), length, pregap (INDEX 00), type, pre-emphasis, ISRC
-and CD-TEXT, and the lead-out. A track's length runs to the next track's INDEX 01, so a
-pregap is ripped as the end of the previous track (the EAC/whipper default) and the tracks
-add up to the disc exactly; audio before track 1's INDEX 01 (hidden track one audio) is
-reported, not ripped.
+An audio CD has no file system, so this format opens its sources itself (``open_source``): a
+CUE sheet (with its BIN files) is parsed by formats/cuesheet.py; a drive whose kernel disc
+status says audio or mixed is read with ``cd-paranoia -Q``. Both give the same
+``AudioDisc``: tracks with their start sector (INDEX 01, 0-based LBA), length, pregap
+(INDEX 00), type, pre-emphasis, ISRC and CD-TEXT, and the lead-out. A track's length runs
+to the next track's INDEX 01, so a pregap is ripped as the end of the previous track (the
+EAC/whipper default) and the tracks add up to the disc exactly; audio before track 1's
+INDEX 01 (hidden track one audio) is reported, not ripped.
 
 Ids
 ---
@@ -39,17 +39,18 @@ import base64
 import hashlib
 import os
 import re
-import shlex
 import stat
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from digitizer import drives, names
+from digitizer import drives
+# ffmpeg, cd-paranoia, AccurateRip, MusicBrainz and names are imported by the functions that
+# use them: detect and fingerprint (whose start-up is measured) need none of them.
 from digitizer.errors import SourceError, VerificationFailed
-from digitizer.formats import accuraterip, musicbrainz
-from digitizer.tools import cdparanoia, run
-from digitizer.tools import ffmpeg as ff
+# album_files is this format's hook for insert (the CUE and log beside an album); the CUE
+# text both ways lives in cuesheet.py
+from digitizer.formats.cuesheet import (SECTOR, AudioDisc, Track, album_files,  # noqa: F401
+                                        parse_cue)
 
 NAME = "cd"
 STEPS = ("rip", "insert")
@@ -63,140 +64,9 @@ KEPT_FACTS = ("index", "track_title", "track_artist", "track_total", "disc_numbe
               "isrc", "test_crc32", "copy_crc32", "crc32", "accuraterip_v1",
               "accuraterip_v2", "accuraterip", "ids", "album", "album_artist", "year")
 
-SECTOR = 2352  # bytes of audio per CD sector: 588 stereo 16-bit samples
 LEAD_IN = 150
 SESSION_GAP = 11400  # sectors between an Enhanced CD's audio session and its data track
 _CUE_LIMIT = 1 << 20  # a CUE sheet is a few KiB; anything this big is not one
-
-
-@dataclass
-class Track:
-    number: int
-    start: int  # INDEX 01, 0-based LBA
-    length: int = 0  # sectors up to the next track's INDEX 01 (or the lead-out)
-    audio: bool = True
-    pregap: int = 0  # sectors of INDEX 00 before INDEX 01
-    preemphasis: bool = False
-    isrc: str | None = None
-    title: str | None = None
-    performer: str | None = None
-
-
-@dataclass
-class AudioDisc:
-    """An audio CD or its image, open: what ``read_ids`` and ``scan`` read. Quacks like a
-    DiscFS where steps look (source, kind, label, bytes_read, exists, context manager)."""
-
-    source: str
-    kind: str  # "image" | "drive"
-    tracks: list[Track]
-    leadout: int  # 0-based LBA of the lead-out
-    title: str | None = None  # CD-TEXT
-    performer: str | None = None
-    htoa: int = 0  # sectors of audio before track 1's INDEX 01
-    bytes_read: int = 0
-    filesystem: str | None = None
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def label(self) -> str | None:
-        if self.performer and self.title:
-            return f"{self.performer} - {self.title}"
-        return self.title
-
-    def exists(self, path: str) -> bool:
-        return False  # no files on an audio CD
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-
-# ---------------------------------------------------------------- CUE sheets
-
-def _msf(text: str) -> int:
-    m = re.fullmatch(r"(\d+):(\d{2}):(\d{2})", text)
-    if not m:
-        raise SourceError(f"bad CUE time {text!r}")
-    mm, ss, ff_ = (int(x) for x in m.groups())
-    return (mm * 60 + ss) * 75 + ff_
-
-
-def _unquote(rest: str) -> str:
-    try:
-        parts = shlex.split(rest)
-    except ValueError:
-        parts = [rest.strip('"')]
-    return parts[0] if parts else ""
-
-
-def parse_cue(text: str, folder: Path) -> AudioDisc:
-    """A CUE sheet's tracks on the disc's sector scale (several FILEs follow each other);
-    file sizes give the lead-out. Only raw BINARY files (2352-byte sectors) are read."""
-    tracks: list[Track] = []
-    disc = {"title": None, "performer": None}
-    base = 0  # sector where the current FILE starts
-    file_end = 0
-    current: Track | None = None
-    index0: dict[int, int] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        word, _, rest = line.partition(" ")
-        word = word.upper()
-        if word == "FILE":
-            name = _unquote(rest)
-            kind = rest.rsplit(None, 1)[-1].upper() if rest.split() else ""
-            if kind != "BINARY":
-                raise SourceError(f"CUE FILE {name!r} is {kind or 'untyped'}; only BINARY "
-                                  "(raw CD sectors) images are read")
-            path = folder / name
-            if os.sep in name or name.startswith(".."):
-                path = folder / os.path.basename(name)
-            try:
-                size = path.stat().st_size
-            except OSError:
-                raise SourceError(f"the CUE sheet names {name!r}, which is not beside it") from None
-            base = file_end
-            file_end = base + size // SECTOR
-        elif word == "TRACK":
-            bits = rest.split()
-            if len(bits) < 2:
-                raise SourceError(f"bad CUE line {line!r}")
-            current = Track(int(bits[0]), -1, audio=bits[1].upper() == "AUDIO")
-            tracks.append(current)
-        elif word == "INDEX" and current is not None:
-            num, at = rest.split()[:2]
-            if int(num) == 1:
-                current.start = base + _msf(at)
-            elif int(num) == 0:
-                index0[current.number] = base + _msf(at)
-        elif word in ("TITLE", "PERFORMER"):
-            key = word.lower()
-            if current is None:
-                disc[key] = _unquote(rest)
-            else:
-                setattr(current, key, _unquote(rest))
-        elif word == "ISRC" and current is not None:
-            current.isrc = rest.strip()
-        elif word == "FLAGS" and current is not None:
-            current.preemphasis = "PRE" in rest.upper().split()
-    if not tracks or any(t.start < 0 for t in tracks):
-        raise SourceError("the CUE sheet has no tracks (or a track without INDEX 01)")
-    for t in tracks:
-        if t.number in index0:
-            t.pregap = t.start - index0[t.number]
-    for a, b in zip(tracks, tracks[1:]):
-        a.length = b.start - a.start
-    tracks[-1].length = file_end - tracks[-1].start
-    htoa = tracks[0].start
-    return AudioDisc("", "image", tracks, file_end, disc["title"], disc["performer"], htoa)
 
 
 def _is_cue(path: str) -> bool:
@@ -227,6 +97,8 @@ def open_source(source: str) -> AudioDisc | None:
 
 def from_drive(source: str, program: str = "cd-paranoia") -> AudioDisc:
     """The TOC of a CD in a drive (audio tracks only: what cd-paranoia reports)."""
+    from digitizer.tools import cdparanoia
+
     rows = cdparanoia.query(source, program)
     tracks = [Track(r["number"], r["start"], r["length"], preemphasis=r["preemphasis"])
               for r in rows]
@@ -300,6 +172,9 @@ def read_ids(fs: AudioDisc) -> dict:
 def scan(source: str, cfg) -> dict:
     """Every audio track, named by MusicBrainz (when configured and it answers), else by
     the disc's CD-TEXT, else left for the review gate."""
+    from digitizer.formats import musicbrainz
+    from digitizer.tools import run
+
     disc = open_source(source)
     if disc is None:
         raise SourceError(f"{source} is not an audio CD or a CUE sheet")
@@ -354,6 +229,8 @@ def probe(source: str, title: dict, cfg) -> None:
 def disc_name(titles: list[dict]):
     """The album's name from MusicBrainz or CD-TEXT when the scan found one, else an
     uncertain placeholder for the review gate."""
+    from digitizer import names
+
     first = titles[0] if titles else {}
     if not (first.get("album") and first.get("name_source")):
         # A guess, so the review gate holds the album and suggests an album's name.
@@ -386,6 +263,8 @@ def checksums(pcm: bytes, first: bool, last: bool) -> dict:
 # ---------------------------------------------------------------- rip
 
 def tags(title: dict) -> dict:
+    from digitizer import names
+
     out = {"TITLE": title.get("track_title") or f"Track {title['title']}",
            "ARTIST": title.get("track_artist") or title.get("album_artist"),
            "ALBUM": title.get("album"),
@@ -401,6 +280,8 @@ def tags(title: dict) -> dict:
 
 
 def encode_argv(ffmpeg: str, pcm: Path, part: Path, tag: dict) -> list[str]:
+    from digitizer.tools import ffmpeg as ff
+
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error",
             "-f", "s16le", "-ar", "44100", "-ac", "2", "-i", ff.url(pcm)]
     for k, v in tag.items():
@@ -410,6 +291,8 @@ def encode_argv(ffmpeg: str, pcm: Path, part: Path, tag: dict) -> list[str]:
 
 
 def decode_argv(ffmpeg: str, flac: Path, out: Path) -> list[str]:
+    from digitizer.tools import ffmpeg as ff
+
     return [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error", "-i", ff.url(flac),
             "-f", "s16le", "-c:a", "pcm_s16le", ff.url(out)]
 
@@ -417,6 +300,8 @@ def decode_argv(ffmpeg: str, flac: Path, out: Path) -> list[str]:
 def _read_twice(source: str, title: dict, part: Path, cfg) -> tuple[bytes, list[dict]]:
     """Test & copy: read the track twice until the CRC32s agree, at most 1 + retries
     times each; the error names the track when they never do."""
+    from digitizer.tools import cdparanoia
+
     tries = []
     test = part.with_name(f".{part.name}.test.raw")
     copy = part.with_name(f".{part.name}.copy.raw")
@@ -439,6 +324,9 @@ def _read_twice(source: str, title: dict, part: Path, cfg) -> tuple[bytes, list[
 
 def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
     """One track to a FLAC `part`: secure read, encode, decode back and compare."""
+    from digitizer.tools import ffmpeg as ff
+    from digitizer.tools import run
+
     ffmpeg = ff.binary(cfg.ffmpeg)
     pcm, tries = _read_twice(source, title, part, cfg)
     progress(title["duration"] / 2)
@@ -472,6 +360,9 @@ def library_root(cfg) -> Path:
 def verify_track(title: dict, sums: dict, folder: Path | None, cfg) -> dict:
     """The AccurateRip verdict of one ripped track (formats/accuraterip.py); the dBAR file
     is kept in `folder` (the disc's staging folder), so a disc is fetched once."""
+    from digitizer.formats import accuraterip
+    from digitizer.formats import musicbrainz
+
     ids = title.get("ids") or {}
     if not ids.get("dbar"):
         return {"status": accuraterip.NOT_VERIFIED}
@@ -485,6 +376,8 @@ def verify_track(title: dict, sums: dict, folder: Path | None, cfg) -> dict:
 
 
 def retag_argv(ffmpeg: str, src: Path, out: Path, tag: dict) -> list[str]:
+    from digitizer.tools import ffmpeg as ff
+
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error", "-i", ff.url(src),
             "-map", "0", "-c", "copy", "-map_metadata", "-1"]
     for k, v in tag.items():
@@ -497,6 +390,10 @@ def retag(path: Path, info: dict, name, ffmpeg: str = "") -> dict | None:
     name approved in review, or corrected), rewrite its tags from the name (the audio is
     copied, not re-encoded). Returns the rip facts to keep in its marker, None when the
     tags were right."""
+    from digitizer.tools import ffmpeg as ff
+    from digitizer import names
+    from digitizer.tools import run
+
     if getattr(name, "kind", None) != "album":
         return None
     artist, album = names.album_parts(name)
@@ -520,68 +417,10 @@ def retag(path: Path, info: dict, name, ffmpeg: str = "") -> dict | None:
     return facts
 
 
-# ---------------------------------------------------------------- beside the album
-
-def _msf_text(sectors: int) -> str:
-    return "%02d:%02d:%02d" % (sectors // 75 // 60, sectors // 75 % 60, sectors % 75)
-
-
-def _quoted(text) -> str:
-    return '"' + str(text or "").replace('"', "'").replace("\n", " ") + '"'
-
-
-def album_files(tracks: list[dict]) -> dict[str, str]:
-    """A CUE sheet and a rip log for the tracks of one album in the library (their insert
-    markers, any order). The CUE is EAC's "gaps appended" form: each track is a file, and
-    a pregap is an INDEX 00 at the end of the previous file."""
-    tracks = sorted(tracks, key=lambda t: t["title"])
-    if not tracks:
-        return {}
-    first = tracks[0]
-    ids = first.get("ids") or {}
-    stem = names.safe_component(first.get("album") or "album")
-    cue = []
-    if ids.get("freedb"):
-        cue.append(f"REM DISCID {ids['freedb'].upper()}")
-    if ids.get("musicbrainz"):
-        cue.append(f"REM MUSICBRAINZ_DISCID {ids['musicbrainz']}")
-    if first.get("year"):
-        cue.append(f"REM DATE {first['year']}")
-    cue += [f"PERFORMER {_quoted(first.get('album_artist'))}",
-            f"TITLE {_quoted(first.get('album'))}"]
-    for i, t in enumerate(tracks):
-        cue += [f"FILE {_quoted(t['file'])} WAVE", f"  TRACK {t['title']:02d} AUDIO",
-                f"    TITLE {_quoted(t.get('track_title'))}",
-                f"    PERFORMER {_quoted(t.get('track_artist'))}"]
-        if t.get("isrc"):
-            cue.append(f"    ISRC {t['isrc']}")
-        cue.append("    INDEX 01 00:00:00")
-        following = tracks[i + 1] if i + 1 < len(tracks) else None
-        if following and following.get("pregap") and t.get("sectors"):
-            cue += [f"  TRACK {following['title']:02d} AUDIO",
-                    f"    INDEX 00 {_msf_text(t['sectors'] - following['pregap'])}"]
-    log = [f"digitizer rip log: {first.get('album_artist') or ''} - {first.get('album') or ''}",
-           f"MusicBrainz disc id: {ids.get('musicbrainz')}",
-           f"freedb id: {ids.get('freedb')}", f"AccurateRip id: {ids.get('accuraterip')}",
-           f"TOC: {ids.get('toc')}", "",
-           "track  test CRC32  copy CRC32  AR v1     AR v2     AccurateRip"]
-    for t in tracks:
-        log.append(f"{t['title']:>5}  {t.get('test_crc32', ''):<10}  {t.get('copy_crc32', ''):<10}"
-                   f"  {t.get('accuraterip_v1', ''):<8}  {t.get('accuraterip_v2', ''):<8}  "
-                   f"{accuraterip.describe(t.get('accuraterip') or {})}")
-    same = all(t.get("test_crc32") == t.get("copy_crc32") for t in tracks)
-    log += ["", f"{len(tracks)} track(s); test and copy reads "
-                f"{'agree on every track' if same else 'DIFFER'}"]
-    # The CUE names the files beside it, so it is written only with every track in place.
-    total = first.get("track_total")
-    out = {f"{stem}.log": "\n".join(log) + "\n"}
-    if total is None or len(tracks) == total:
-        out[f"{stem}.cue"] = "\n".join(cue) + "\n"
-    return out
-
-
 def verify(info: dict, cfg) -> dict:
     """`digitizer verify` of one track's marker: AccurateRip asked again."""
+    from digitizer.formats import accuraterip
+
     title = {"title": info["title"], "ids": info.get("ids"),
              "index": info.get("index", info["title"] - 1)}
     sums = {"accuraterip_v1": info.get("accuraterip_v1"),
@@ -595,4 +434,6 @@ def verify(info: dict, cfg) -> dict:
 
 def library_path(library: Path, name, item: dict, episode: int | None,
                  extra_type: str) -> Path:
+    from digitizer import names
+
     return names.music_path(library, name, item)

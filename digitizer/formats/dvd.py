@@ -57,11 +57,10 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from digitizer import names, roles
+# Tools, roles and names are imported by the functions that use them: detect and
+# fingerprint (whose start-up is measured) read only the IFOs.
 from digitizer.errors import DamagedRead, SourceError
 from digitizer.formats.discfs import DiscFS, Entry, MissingFile, _show
-from digitizer.tools import ffmpeg as ff
-from digitizer.tools import lsdvd, run
 
 NAME = "dvd"
 STEPS = ("rip", "transcode", "insert")
@@ -331,6 +330,8 @@ def environment(cfg) -> dict:
 def read_titles(source: str, program: str = "lsdvd",
                 env: dict | None = None) -> tuple[dict, list[dict]]:
     """(disc-level facts, titles) of a drive, image or folder, from the IFOs only."""
+    from digitizer.tools import lsdvd
+
     data = lsdvd.read(source, program, env)
     titles = [title_from_track(t) for t in data["track"]]
     disc = {"vmg_id": data.get("vmg_id"), "provider_id": data.get("provider_id"),
@@ -339,6 +340,8 @@ def read_titles(source: str, program: str = "lsdvd",
 
 
 def scan(source: str, cfg) -> dict:
+    from digitizer.tools import run
+
     disc, titles = read_titles(source, cfg.lsdvd, environment(cfg))
     return {"disc": disc, "titles": titles, "tool_versions": {"lsdvd": run.version(cfg.lsdvd)}}
 
@@ -346,6 +349,8 @@ def scan(source: str, cfg) -> dict:
 def probe(source: str, title: dict, cfg) -> None:
     """What only decoding tells: is this title's video interlaced? (tools/ffmpeg.interlaced
     says how it is decided; a few seconds of video are read)"""
+    from digitizer.tools import ffmpeg as ff
+
     title["video"]["interlaced"] = ff.interlaced(ff.binary(cfg.ffmpeg),
                                                  _input(source, title["title"]),
                                                  env=environment(cfg))
@@ -359,6 +364,8 @@ def probe(source: str, title: dict, cfg) -> None:
 # which is lossless, and the marker says so.
 
 def rip_argv(ffmpeg: str, source: str, title: dict, meta: Path, part: Path) -> list[str]:
+    from digitizer.tools import ffmpeg as ff
+
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error",
             *_input(source, title["title"]),
             "-f", "ffmetadata", "-i", ff.url(meta),
@@ -374,6 +381,9 @@ def rip_argv(ffmpeg: str, source: str, title: dict, meta: Path, part: Path) -> l
 
 def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
     """One title to `part`, verified (duration, every stream); the facts for its marker."""
+    from digitizer.tools import ffmpeg as ff
+    from digitizer.tools import run
+
     ffmpeg = ff.binary(cfg.ffmpeg)
     meta = part.with_name(f".{part.name}.chapters")
     meta.write_text(ff.chapters_metadata(title["chapters"], title["duration"]))
@@ -409,6 +419,8 @@ def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
 
 
 def assign_roles(titles: list[dict], cfg) -> None:
+    from digitizer import roles
+
     roles.assign(titles, cfg.min_title_seconds)
 
 
@@ -418,4 +430,6 @@ def library_root(cfg) -> Path:
 
 def library_path(library: Path, name, item: dict, episode: int | None,
                  extra_type: str) -> Path:
+    from digitizer import names
+
     return names.video_path(library, name, item, episode=episode, extra_type=extra_type)

@@ -25,12 +25,13 @@ from digitizer.tools import run
 # family whose arguments are in `hw_video` (tried first, software on failure). On a cluster
 # a preset's `resources` (for `hw` presets GPU=1 unless given) choose the workers.
 PRESETS: dict[str, dict] = {
-    # sliced-threads: x264's default frame threads give different bytes from run to run on
-    # a loaded machine; slices are reproducible (measured: +0.6 % size, same speed), so a
-    # title redone after a crash is identical to the one an uninterrupted run makes.
+    # x264's frame threads: a title redone after a crash is verified like the first run but
+    # not byte-identical to it (frame threads vary by a few bytes from run to run). Slices
+    # (-x264-params sliced-threads=1) would make it identical, at a cost measured on the
+    # 60 s noisy 480p bench title on 2 idle cores: 15.3-15.4 s against 12.3-13.0 s, about
+    # 20 % of every transcode, for -0.16 % size. The issue's rule: identical only if free.
     "h264": {"description": "H.264, x264 CRF 20 veryfast (HandBrake 'Fast' quality, plays everywhere)",
-             "video": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-                       "-x264-params", "sliced-threads=1"],
+             "video": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"],
              "audio": "keep", "subtitles": True},
     "hevc": {"description": "H.265, x265 CRF 22 fast (about half the size of h264)",
              "video": ["-c:v", "libx265", "-preset", "fast", "-crf", "22", "-tag:v", "hvc1",
@@ -171,10 +172,7 @@ def encode(src: Path, part: Path, preset: dict, ffmpeg: str, progress,
                     frames = ff.progress_frames(line) or frames
             proc.wait()
         elapsed = time.monotonic() - t0
-        info = ff.verify(part, ffmpeg, duration=source_info["duration"],
-                         audio=ff.count(source_info, "audio"),
-                         subtitles=ff.count(source_info, "subtitle")
-                         if preset.get("subtitles", True) else 0)
+        info = verify(part, ffmpeg, source_info, preset)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
@@ -183,6 +181,15 @@ def encode(src: Path, part: Path, preset: dict, ffmpeg: str, progress,
             "deinterlaced": interlaced, "encoder_note": encoder_note,
             "fps": round(frames / elapsed, 1) if elapsed > 0 else None,
             "tool_versions": {"ffmpeg": run.version(ffmpeg)}}
+
+
+def verify(part: Path, ffmpeg: str, source_info: dict, preset: dict) -> dict:
+    """An encode is finished when it lasts as long as its source and kept every stream the
+    preset keeps; ff.verify's probe, else VerificationFailed."""
+    return ff.verify(part, ffmpeg, duration=source_info["duration"],
+                     audio=ff.count(source_info, "audio"),
+                     subtitles=ff.count(source_info, "subtitle")
+                     if preset.get("subtitles", True) else 0)
 
 
 def transcode_file(path: Path, *, fingerprint: str, title: int, folder: Path, preset: dict,
@@ -236,10 +243,7 @@ def _encode_on(cluster, path: Path, final: Path, preset: dict, ffmpeg: str,
         source_info=source_info, label=label, progress=bar,
         on_worker=lambda name: catalog.set_runner(step["id"], name), stopping=STOPPING)
     try:
-        ff.verify(part, ffmpeg, duration=source_info["duration"],
-                  audio=ff.count(source_info, "audio"),
-                  subtitles=ff.count(source_info, "subtitle")
-                  if preset.get("subtitles", True) else 0)
+        verify(part, ffmpeg, source_info, preset)
     except BaseException:
         part.unlink(missing_ok=True)
         raise

@@ -161,6 +161,33 @@ def test_the_scheduler_gone_leaves_the_step_pending(run_cli, fast, movie_disc, c
     assert leftovers(fast) == []
 
 
+@pytest.mark.slow
+def test_a_coordinator_killed_mid_transcode_resends_it_after_restart(run_cli, fast, movie_disc,
+                                                                      cluster):
+    """kill -9 of the coordinator: the worker stops the encode nobody waits for (its ffmpeg
+    and its attempt's file go), and `resume` on a new coordinator sends the title again."""
+    ripped = run_cli("rip", movie_disc.iso, "--title", 1).objects[0]
+    fp = ripped["fingerprint"]
+    proc = coordinator(fast, "resume", fp, "--movie", "Film (2001)", "--cluster",
+                       cluster.address)
+    worker, part = wait_until(lambda: running_on(fast, fp, 1), proc=proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    transcoded = fast / "data" / "transcoded"
+    wait_until(lambda: not ffmpegs_writing(transcoded), timeout=30)
+    wait_until(lambda: not part.exists(), timeout=30)
+    assert Catalog(fast / "data" / "catalog.db").step(fp, 1, "transcode")["state"] == "running"
+    again = coordinator(fast, "resume", fp, "--movie", "Film (2001)", "--cluster",
+                        cluster.address)
+    out, err = again.communicate(timeout=180)
+    assert again.returncode == 0, err
+    lib = fast / "data" / "library" / "Movies"
+    [final] = [p for p in lib.rglob("*.mkv")]
+    assert markers.artefact(final)["worker"] in ("wA", "wB")
+    assert Catalog(fast / "data" / "catalog.db").step(fp, 1, "transcode")["state"] == "done"
+    assert leftovers(fast) == [] and ffmpegs_writing(transcoded) == []
+
+
 def test_cluster_paths_map_whole_components():
     from digitizer.cluster import path_map, to_worker
     from digitizer.errors import UsageError

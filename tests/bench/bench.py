@@ -74,11 +74,12 @@ class Bench:
         self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         run([self.py, "-m", "compileall", "-q", ROOT / "digitizer"], env=self.env)
         self.commands = digitizer_commands(self.digitizer, self.home()[1])
-        from digitizer.tools import ffmpeg, run
+        from digitizer.tools import ffmpeg
+        from digitizer.tools import run as tools
 
         self.ff = ffmpeg.binary()
         self.meta = {"python": sys.version.split()[0], "kernel": platform.release(),
-                     "cpus": os.cpu_count(), "ffmpeg": self.ff, "ffmpeg_version": run.version(self.ff),
+                     "cpus": os.cpu_count(), "ffmpeg": self.ff, "ffmpeg_version": tools.version(self.ff),
                      "digitizer_commands": sorted(self.commands), "cache": str(CACHE),
                      "loadavg_start": os.getloadavg(), "disc_builds": {},
                      "method": __doc__.split("Method notes", 1)[1].strip()}

@@ -49,18 +49,13 @@ def test_source_arguments():
 def _encrypted_disc(folder: Path, dest: Path) -> Path:
     """The TV sample as an AACS disc looks without keys, its first playlist renamed 00800
     (the playlist the captured MakeMKV output lists as its title #0)."""
-    shutil.copytree(folder, dest)
-    (dest / "AACS").mkdir()
-    (dest / "AACS" / "Unit_Key_RO.inf").write_bytes(bytes(range(256)))
+    from test_bluray_steps import _encrypted_copy
+
+    _encrypted_copy(folder, dest)
     playlists = dest / "BDMV" / "PLAYLIST"
     for name in ("00002.mpls", "00003.mpls", "00004.mpls"):
         (playlists / name).unlink()
     (playlists / "00001.mpls").rename(playlists / "00800.mpls")
-    for clip in (dest / "BDMV" / "STREAM").iterdir():
-        data = bytearray(clip.read_bytes())
-        for at in range(0, len(data), 6144):
-            data[at + 16:at + 6144] = bytes(b ^ 0x5A for b in data[at + 16:at + 6144])
-        clip.write_bytes(bytes(data))
     return dest
 
 

@@ -285,10 +285,11 @@ def decoys_waiting(catalog) -> list[dict]:
     return out
 
 
-def pick_decoys(catalog, cfg, fingerprint: str, numbers: list[int], *, emit=None) -> list[dict]:
+def pick_decoys(catalog, fingerprint: str, numbers: list[int]) -> None:
     """`review approve --pick`: the decoys that play the film in its true order take their
-    group's role and are ripped (from the disc or its image, when there), the rest become
-    their duplicates; UsageError for a number that is not an undecided decoy."""
+    group's role and are selected (run_disc rips them, from the disc or its image when
+    there), the rest become their duplicates; UsageError for a number that is not an
+    undecided decoy."""
     folder, marker = disc_marker(catalog, fingerprint)
     titles = marker.get("titles") or []
     for n in numbers:
@@ -302,7 +303,6 @@ def pick_decoys(catalog, cfg, fingerprint: str, numbers: list[int], *, emit=None
     rip.record_selection(catalog, folder, fingerprint, chosen,
                          format_of_disc(catalog, fingerprint).STEPS)
     catalog.add_event("decoys_picked", fingerprint, titles=numbers)
-    return run_disc(catalog, cfg, fingerprint, emit=emit)
 
 
 def resume_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,

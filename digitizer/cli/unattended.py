@@ -297,14 +297,14 @@ def review_approve(env, fingerprint, movie, show, season, edition, extra_types, 
 
     cat = env.catalog
     [(fp, _)] = pipeline.resolve_targets(cat, [fingerprint])
+    if picks:
+        pipeline.pick_decoys(cat, fp, list(picks))
     if picks and not (movie or show or album or extra_types):
         out = output(as_array, table, ["fingerprint", "title", "next", "path", "error"],
                      rows=_short_fingerprint)
-        pipeline.pick_decoys(cat, env.cfg, fp, list(picks), emit=out.emit)
+        pipeline.run_disc(cat, env.cfg, fp, emit=out.emit)
         out.close()
         return
-    if picks:
-        pipeline.pick_decoys(cat, env.cfg, fp, list(picks))
     if album and (movie or show):
         raise click.UsageError("give --album, --movie or --show, not two of them")
     name = Name("album", album, source="review") if album else \
@@ -325,7 +325,8 @@ def review_approve(env, fingerprint, movie, show, season, edition, extra_types, 
     cat.add_event("review_approved", fp, name=name.name)
     out = output(as_array, table, ["fingerprint", "title", "next", "path", "error"],
                  rows=_short_fingerprint)
-    pipeline.run_disc(cat, env.cfg, fp, emit=out.emit, do_rip=False)
+    # Picked decoys were never ripped: they are read now (the rest only goes on).
+    pipeline.run_disc(cat, env.cfg, fp, emit=out.emit, do_rip=bool(picks))
     out.close()
 
 
@@ -357,14 +358,11 @@ def _short_fingerprint(obj: dict) -> list[dict]:
 def _review_row(entry: dict) -> list[dict]:
     if entry["reason"] == "decoys":
         what = "; ".join("pick one of " + ", ".join(map(str, g)) for g in entry["groups"])
-        return [dict(entry, fingerprint=entry["fingerprint"][:12], suggestion=what,
-                     titles=" ".join(str(t) for t in entry["titles"]))]
-    if entry["reason"] == "damaged":
+    elif entry["reason"] == "damaged":
         what = "; ".join(f"{t}: {v}" for t, v in entry["unreadable"].items())
-        return [dict(entry, fingerprint=entry["fingerprint"][:12], suggestion=what,
-                     titles=" ".join(str(t) for t in entry["titles"]))]
-    guess = entry["suggestion"]
-    season = f", season {guess['season']}" if guess.get("season") is not None else ""
-    return [dict(entry, fingerprint=entry["fingerprint"][:12],
-                 suggestion=f"{guess.get('name')} ({guess.get('kind')}{season})",
+    else:
+        guess = entry["suggestion"]
+        season = f", season {guess['season']}" if guess.get("season") is not None else ""
+        what = f"{guess.get('name')} ({guess.get('kind')}{season})"
+    return [dict(entry, fingerprint=entry["fingerprint"][:12], suggestion=what,
                  titles=" ".join(str(t) for t in entry["titles"]))]

@@ -33,7 +33,8 @@ def _about(fs) -> dict:
     """What the open disc says of itself: its kind, label, and (formats that know them) the
     name it gives itself and whether its content is encrypted."""
     fmt = formats.recognise(fs)
-    info = {"disc_type": formats.disc_type(fs), "label": formats.label_of(fs, fmt)}
+    info = {"disc_type": fmt.NAME if fmt else formats.disc_type(fs),
+            "label": formats.label_of(fs, fmt)}
     if hasattr(fmt, "disc_title"):
         info["disc_name"] = fmt.disc_title(fs)
     if hasattr(fmt, "encryption"):

@@ -159,3 +159,34 @@ def test_probe_parser_on_a_transcoded_file():
     assert kinds == [("video", "h264", "und"), ("audio", "ac3", "eng"), ("audio", "ac3", "fre"),
                      ("subtitle", "dvd_subtitle", "eng"), ("subtitle", "dvd_subtitle", "fre")]
     assert info["streams"][1]["channels"] == 6
+
+
+def test_transcode_decodes_for_idet_only_when_the_probe_does_not_say_progressive(fp):
+    from digitizer.steps import transcode as tc
+
+    prog = (DATA / "ffmpeg_idet_progressive.txt").read_text()
+    inter = (DATA / "ffmpeg_idet_interlaced.txt").read_text()
+    # Coded progressive: the verdict comes from the probe, and no process runs (fp would
+    # raise ProcessNotRegistered for any).
+    assert tc.detect_interlace(Path("/t/title_01.mkv"), "ffmpeg", media.parse_probe(prog)) is False
+    # Coded interlaced: idet decides, on one ffmpeg run over the file.
+    fp.register([fp.program("ffmpeg"), fp.any()], stderr=inter)
+    assert tc.detect_interlace(Path("/t/title_01.mkv"), "ffmpeg", media.parse_probe(inter)) is True
+    assert fp.call_count([fp.program("ffmpeg"), fp.any()]) == 1
+
+
+def test_thread_args_one_decoder_thread_for_sd_and_two_spare_x264_frames_on_small_machines():
+    from digitizer.steps import transcode as tc
+
+    sd = media.parse_probe((DATA / "ffmpeg_probe_transcoded.txt").read_text())
+    x264 = tc.PRESETS["h264"]["video"]
+    assert tc.thread_args(x264, sd, 2) == (["-threads", "1"], ["-threads:v", "4"])
+    # From 4 cores x264's own 1.5 per core is at least cores + 2.
+    assert tc.thread_args(x264, sd, 4) == (["-threads", "1"], [])
+    assert tc.thread_args(x264, sd, 16) == (["-threads", "1"], [])
+    # Other encoders keep their own threads; HD decodes with ffmpeg's threads.
+    assert tc.thread_args(tc.PRESETS["hevc"]["video"], sd, 2) == (["-threads", "1"], [])
+    hd = {"streams": [dict(sd["streams"][0], height=1080, width=1920)]}
+    assert tc.thread_args(x264, hd, 2) == ([], ["-threads:v", "4"])
+    # A preset that sets threads itself is left alone.
+    assert tc.thread_args([*x264, "-threads", "2"], sd, 2) == ([], [])

@@ -186,6 +186,7 @@ def test_thread_args_one_decoder_thread_for_sd_and_two_spare_x264_frames_on_smal
     assert tc.thread_args(x264, sd, 16) == (["-threads", "1"], [])
     # Other encoders keep their own threads; HD decodes with ffmpeg's threads.
     assert tc.thread_args(tc.PRESETS["hevc"]["video"], sd, 2) == (["-threads", "1"], [])
+    assert tc.thread_args(tc.PRESETS["av1"]["video"], sd, 2) == ([], [])
     hd = {"streams": [dict(sd["streams"][0], height=1080, width=1920)]}
     assert tc.thread_args(x264, hd, 2) == ([], ["-threads:v", "4"])
     # A preset that sets threads itself is left alone.

@@ -252,9 +252,10 @@ class Bench:
                      got[0]["bytes_read"] / ifo_bytes, f"all IFOs ({ifo_bytes} B)")
 
     # -- 3. transcode -------------------------------------------------------------------
-    # Each preset against HandBrakeCLI with the matching encoder settings. h264 gets the full
-    # rounds on the 60 s disc (the issue's >= 1.0x question); hevc and av1 encode 5-10x
-    # slower here, so they get a 20 s disc of the same noise and fewer rounds.
+    # Each preset against HandBrakeCLI with the matching encoder settings. h264 gets five
+    # rounds on the 60 s disc (the issue's >= 1.0x question; single rounds vary by +-8 % on
+    # this 2-core VM); hevc and av1 encode 5-10x slower here, so they get a 20 s disc of the
+    # same noise and two rounds.
     CODECS = (("h264", NOISY_DISC, ["-e", "x264", "--encoder-preset", "veryfast", "-q", "20"]),
               ("hevc", SHORT_NOISY_DISC, ["-e", "x265", "--encoder-preset", "fast", "-q", "22"]),
               ("av1", SHORT_NOISY_DISC, ["-e", "svt_av1", "--encoder-preset", "8", "-q", "32"]))
@@ -262,7 +263,7 @@ class Bench:
     def part_transcode(self):
         self.need("rip", "transcode")
         for name, disc, hb_video in self.CODECS:
-            rounds = self.args.tc_rounds if name == "h264" else max(1, self.args.tc_rounds - 1)
+            rounds = self.args.tc_rounds if name == "h264" else min(2, self.args.tc_rounds)
             self.transcode_codec(name, disc, hb_video, rounds)
 
     def transcode_codec(self, name, disc_params, hb_video, rounds):
@@ -683,7 +684,7 @@ def main(argv=None) -> int:
     if set(parts) - set(PARTS):
         ap.error(f"unknown part(s): {', '.join(sorted(set(parts) - set(PARTS)))}")
     q = args.quick
-    args.rip_rounds, args.tc_rounds, args.cli_rounds = (1, 1, 3) if q else (5, 3, 15)
+    args.rip_rounds, args.tc_rounds, args.cli_rounds = (1, 1, 3) if q else (5, 5, 15)
     args.watch_seconds, args.vmaf_subsample = (10.0 if q else 30.0), 5
     args.discs, args.titles = 10_000, 100_000
     make_subreaper()

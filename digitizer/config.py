@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,6 +193,8 @@ def load(path: Path | None = None) -> Config:
     presets: dict = {}
     sources: dict = {}
     if path.exists():
+        import tomllib  # 3 ms of start-up, only when there is a file to read
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

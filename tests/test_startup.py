@@ -41,6 +41,23 @@ def test_fingerprint_imports_nothing_heavy_once_the_catalog_exists(env, movie_di
     mods = imported(["fingerprint", str(movie_disc.iso)], env)
     assert "digitizer.catalog" in mods and "digitizer.formats.dvd" in mods
     assert sorted(m for m in HEAVY if m in mods) == []
+    # Only the family that defines `fingerprint` is built, not the other commands.
+    assert "digitizer.cli.identify" in mods
+    assert sorted(m for m in mods if m in ("digitizer.cli.admin", "digitizer.cli.steps",
+                                           "digitizer.cli.unattended")) == []
+
+
+def test_every_listed_command_is_found_under_its_name():
+    import click
+
+    from digitizer.cli import COMMANDS, cli
+
+    ctx = click.Context(cli, info_name="digitizer")
+    found = {name: cli.get_command(ctx, name) for name in cli.list_commands(ctx)}
+    assert sorted(found) == sorted(COMMANDS) and len(found) == 16
+    assert all(isinstance(cmd, click.Command) and cmd.name == name
+               for name, cmd in found.items())
+    assert cli.get_command(ctx, "nonesuch") is None
 
 
 def test_catalog_fast_paths_agree_with_sqlite_utils(home):

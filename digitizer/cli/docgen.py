@@ -262,12 +262,12 @@ def _pipeline(cli, ctx) -> list[str]:
         "A step that finds its work already done and verified skips it, so running a "
         "pipeline again continues where it stopped. The steps, in order:")]
     for name in PIPELINE:
-        if name in cli.commands:
-            out += _tp(bold(name), prose(short_help(cli.commands[name])) + ".")
-    others = [n for n in ("watch", "resume") if n in cli.commands]
+        if cli.get_command(None, name):
+            out += _tp(bold(name), prose(short_help(cli.get_command(None, name))) + ".")
+    others = [n for n in ("watch", "resume") if cli.get_command(None, n)]
     if others:
         out += [".PP", prose(" ".join(
-            f"`{PROG} {n}`: {short_help(cli.commands[n])}." for n in others))]
+            f"`{PROG} {n}`: {short_help(cli.get_command(None, n))}." for n in others))]
     return out
 
 

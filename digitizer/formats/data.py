@@ -18,7 +18,6 @@ from pathlib import Path
 from digitizer import names
 from digitizer.errors import DamagedRead, VerificationFailed
 from digitizer.formats.discfs import DiscFS
-from digitizer.tools import ddrescue, run
 
 NAME = "data"
 STEPS = ("rip", "insert")
@@ -89,6 +88,8 @@ def image(source: str, part: Path, size: int | None, cfg, retries: int) -> list:
     when present, so only what is missing is read). Returns the areas still unreadable
     (ddrescue blocks; `describe` names them); VerificationFailed when the map is unusable
     or does not account for the whole disc."""
+    from digitizer.tools import ddrescue, run
+
     mapfile = part.with_name(part.name + ".map")
     run.run(ddrescue.argv(source, str(part), str(mapfile), retries=retries,
                           program=cfg.ddrescue), timeout=None)
@@ -105,17 +106,23 @@ def image(source: str, part: Path, size: int | None, cfg, retries: int) -> list:
 
 def describe(bad: list) -> str:
     """Unreadable areas in one line: "sectors 1024-1055 (32 sectors)"."""
+    from digitizer.tools import ddrescue
+
     return ddrescue.describe(bad)
 
 
 def sector_spans(bad: list) -> list[tuple[int, int]]:
     """Unreadable areas as (first, last) 2048-byte sectors."""
+    from digitizer.tools import ddrescue
+
     return [(b.start // ddrescue.SECTOR, (b.end - 1) // ddrescue.SECTOR) for b in bad]
 
 
 def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
     """The whole disc into `part` with ddrescue and its map `part.map`; DamagedRead naming
     the unreadable sectors when some could not be read (part and map kept for a retry)."""
+    from digitizer.tools import run
+
     mapfile = part.with_name(part.name + ".map")
     retries = cfg.image_retries if mapfile.exists() else 0
     t0 = time.monotonic()

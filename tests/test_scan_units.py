@@ -191,3 +191,17 @@ def test_thread_args_one_decoder_thread_for_sd_and_two_spare_x264_frames_on_smal
     assert tc.thread_args(x264, hd, 2) == ([], ["-threads:v", "4"])
     # A preset that sets threads itself is left alone.
     assert tc.thread_args([*x264, "-threads", "2"], sd, 2) == ([], [])
+
+
+def test_a_source_taller_than_1080_lines_gets_the_uhd_preset():
+    from types import SimpleNamespace
+
+    from digitizer.steps import transcode as tc
+
+    cfg = SimpleNamespace(preset="h264", preset_uhd="hevc")
+    uhd = {"streams": [{"type": "audio"}, {"type": "video", "height": 2160}]}
+    hd = {"streams": [{"type": "video", "height": 1080}]}
+    assert [tc.default_preset(r, cfg) for r in (uhd, hd, {})] == ["hevc", "h264", "h264"]
+    assert tc.default_preset(uhd, SimpleNamespace(preset="h264", preset_uhd="")) == "h264"
+    assert [tc.codec_of(v) for v in (["-c:v", "copy"], ["-crf", "20"], ["-c:v"])] == \
+        ["copy", None, None]

@@ -129,6 +129,16 @@ def stream_args(preset: dict, info: dict, deinterlace: bool, video: list[str]) -
     return argv
 
 
+def codec_of(video: list[str]) -> str | None:
+    """The encoder a preset's video arguments name (-c:v), or None."""
+    return video[video.index("-c:v") + 1] if "-c:v" in video[:-1] else None
+
+
+def video_height(streams: list[dict]) -> int:
+    """The tallest video stream's lines (0 when none says)."""
+    return max((s.get("height") or 0 for s in streams if s.get("type") == "video"), default=0)
+
+
 def thread_args(video: list[str], info: dict, cpus: int) -> tuple[list[str], list[str]]:
     """(decoder arguments before -i, encoder arguments) for the threads of one encode.
 
@@ -145,9 +155,7 @@ def thread_args(video: list[str], info: dict, cpus: int) -> tuple[list[str], lis
     A preset that sets -threads itself is left alone."""
     if "-threads" in video or any(a.startswith("-threads:") for a in video):
         return [], []
-    height = max((s.get("height") or 0 for s in info.get("streams", []) if s["type"] == "video"),
-                 default=0)
-    codec = video[video.index("-c:v") + 1] if "-c:v" in video else None
+    height, codec = video_height(info.get("streams", [])), codec_of(video)
     decoder = ["-threads", "1"] if 0 < height <= 576 and codec in ("libx264", "libx265") else []
     encoder = ["-threads:v", str(cpus + 2)] if codec == "libx264" and cpus + 2 > cpus * 3 // 2 \
         else []
@@ -196,7 +204,7 @@ def encode(src: Path, part: Path, preset: dict, ffmpeg: str, progress,
             else:
                 encoder_note = f"{preset['hw']} unavailable ({why}); using software encoding"
                 warn(encoder_note, "notice")
-        copying = video[video.index("-c:v") + 1] == "copy" if "-c:v" in video else False
+        copying = codec_of(video) == "copy"
         interlaced = False if copying else detect_interlace(src, ffmpeg, source_info)
         decoder, encoder = ([], []) if copying or hardware \
             else thread_args(video, source_info, cpus())
@@ -297,8 +305,7 @@ def _encode_on(cluster, path: Path, final: Path, preset: dict, ffmpeg: str,
 
 def default_preset(rip: dict, cfg) -> str:
     """The configured preset, or for a 4K source (taller than 1080 lines) `preset_uhd`."""
-    height = max((s.get("height") or 0 for s in rip.get("streams") or []
-                  if s.get("type") == "video"), default=0)
+    height = video_height(rip.get("streams") or [])
     return cfg.preset_uhd if height > 1080 and cfg.preset_uhd else cfg.preset
 
 

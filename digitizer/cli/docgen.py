@@ -261,13 +261,14 @@ def _pipeline(cli, ctx) -> list[str]:
         "file is given as `-`. "
         "A step that finds its work already done and verified skips it, so running a "
         "pipeline again continues where it stopped. The steps, in order:")]
+    commands = {n: cli.get_command(None, n) for n in (*PIPELINE, "watch", "resume")}
     for name in PIPELINE:
-        if cli.get_command(None, name):
-            out += _tp(bold(name), prose(short_help(cli.get_command(None, name))) + ".")
-    others = [n for n in ("watch", "resume") if cli.get_command(None, n)]
+        if commands[name]:
+            out += _tp(bold(name), prose(short_help(commands[name])) + ".")
+    others = [n for n in ("watch", "resume") if commands[n]]
     if others:
         out += [".PP", prose(" ".join(
-            f"`{PROG} {n}`: {short_help(cli.get_command(None, n))}." for n in others))]
+            f"`{PROG} {n}`: {short_help(commands[n])}." for n in others))]
     return out
 
 

@@ -186,7 +186,13 @@ def interlaced(ffmpeg: str, input_args: list[str], frames: int = 240,
     done = run.run([ffmpeg, "-hide_banner", "-nostdin", *input_args, "-map", "0:v:0",
                       "-frames:v", str(frames), "-vf", "idet", "-an", "-sn", "-f", "null", "-"],
                      check=False, timeout=300, env=env)
-    video = [s for s in parse_probe(done.stderr)["streams"] if s["type"] == "video"]
-    if video and video[0].get("field_order") == "progressive":
+    if coded_progressive(parse_probe(done.stderr)):
         return False
     return parse_idet(done.stderr)
+
+
+def coded_progressive(info: dict) -> bool:
+    """True when a probe's first video stream says its frames are coded progressive: no
+    field can differ from the other, so no idet is needed."""
+    video = next((s for s in info.get("streams", []) if s["type"] == "video"), {})
+    return video.get("field_order") == "progressive"

@@ -175,9 +175,10 @@ def _played_episodes(groups: list[tuple[tuple, list[dict]]], longest: dict) -> l
     return sorted(members, key=position)
 
 
-def assign(titles: list[dict], min_seconds: float) -> list[dict]:
+def assign(titles: list[dict], min_seconds: float, kind: str | None = None) -> list[dict]:
     """Set ``role`` (and ``episode`` for episodes, ``duplicate_of``, ``version_of``) on each
-    title dict; returns the list."""
+    title dict; returns the list. `kind` is what is known of the disc: "show", "movie" or
+    None (nothing: the rules decide from the titles alone)."""
     for t in titles:
         for key in ("episode", "duplicate_of", "version_of"):
             t.pop(key, None)
@@ -223,16 +224,17 @@ def assign(titles: list[dict], min_seconds: float) -> list[dict]:
         return titles
     longest = max(rest, key=lambda t: (t["duration"], -t["title"]))
     episodes = None
-    if groups:
+    # A movie disc never has episodes; a show disc never gets a main feature from length.
+    if groups and kind != "movie":
         episodes = _played_episodes(groups, longest)
-    if episodes is None and not any(t["role"] == "main" for t in titles):
+    if episodes is None and kind != "movie" and not any(t["role"] == "main" for t in titles):
         found = _episode_cluster(rest)
         episodes = sorted(found, key=lambda t: t["title"]) if found else None
     if episodes:
         for n, t in enumerate(episodes, 1):
             t["role"] = "episode"
             t["episode"] = n
-    elif not any(t["role"] == "main" for t in titles):
+    elif kind != "show" and not any(t["role"] == "main" for t in titles):
         longest["role"] = "main"
     for t in rest:
         if t["role"] is None:

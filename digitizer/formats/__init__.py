@@ -11,8 +11,9 @@ Every format is a plain module exposing:
     scan(source, cfg)       {"disc": {...}, "titles": [...], "tool_versions": {...}}; each
                             title has the keys roles.assign reads (title, duration,
                             chapters, segments, size) plus what rip needs (streams, ...)
-    assign_roles(titles, cfg)
-                            sets each title's role (video: roles.assign)
+    assign_roles(titles, cfg, kind=None)
+                            sets each title's role (video: roles.assign); kind is
+                            "show", "movie" or None (not known) for the disc
     probe(source, title, cfg)
                             measures what only decoding tells (interlacing) on a title
                             that will be ripped; sets it in the title dict

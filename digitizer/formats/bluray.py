@@ -255,10 +255,10 @@ def probe(source: str, title: dict, cfg) -> None:
     """Nothing to measure: a Blu-ray's playlist says whether its video is interlaced."""
 
 
-def assign_roles(titles: list[dict], cfg) -> None:
+def assign_roles(titles: list[dict], cfg, kind: str | None = None) -> None:
     from digitizer import roles
 
-    roles.assign(titles, cfg.min_title_seconds)
+    roles.assign(titles, cfg.min_title_seconds, kind)
     roles.mark_parts(titles)
     roles.mark_decoys(titles)
 

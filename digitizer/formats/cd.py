@@ -215,7 +215,7 @@ def scan(source: str, cfg) -> dict:
             "tool_versions": {"cd-paranoia": run.version(cfg.cd_paranoia)}}
 
 
-def assign_roles(titles: list[dict], cfg) -> list[dict]:
+def assign_roles(titles: list[dict], cfg, kind: str | None = None) -> list[dict]:
     """Every audio track is part of the album, however short."""
     for t in titles:
         t["role"] = "main"

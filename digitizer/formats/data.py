@@ -74,7 +74,7 @@ def _files(fs: DiscFS, folder: str = "") -> list[str]:
     return out
 
 
-def assign_roles(titles: list[dict], cfg) -> None:
+def assign_roles(titles: list[dict], cfg, kind: str | None = None) -> None:
     for t in titles:
         t["role"] = "main"
 

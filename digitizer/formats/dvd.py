@@ -418,10 +418,10 @@ def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
             "tool_versions": {"ffmpeg": run.version(ffmpeg)}}
 
 
-def assign_roles(titles: list[dict], cfg) -> None:
+def assign_roles(titles: list[dict], cfg, kind: str | None = None) -> None:
     from digitizer import roles
 
-    roles.assign(titles, cfg.min_title_seconds)
+    roles.assign(titles, cfg.min_title_seconds, kind)
 
 
 def library_root(cfg) -> Path:

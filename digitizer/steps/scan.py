@@ -13,9 +13,9 @@ from digitizer import discdb, formats, identity, manifest, markers, roles
 from digitizer.steps.fingerprint import fingerprint
 
 
-def scan(source: str, fmt, cfg, *, probe: bool = True) -> dict:
+def scan(source: str, fmt, cfg, *, probe: bool = True, kind: str | None = None) -> dict:
     result = fmt.scan(source, cfg)
-    fmt.assign_roles(result["titles"], cfg)
+    fmt.assign_roles(result["titles"], cfg, kind)
     if probe:
         for t in result["titles"]:
             if t["role"] in roles.DEFAULT_ROLES:

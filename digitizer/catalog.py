@@ -106,9 +106,16 @@ def _m_step_runner(db: sqlite_utils.Database) -> None:
     db["steps"].add_column("runner", str)
 
 
+def _m_service_answers(db: sqlite_utils.Database) -> None:
+    # What the online services answered (services/http.py): a disc asks each once.
+    db["service_answers"].create({"service": str, "key": str, "found": int, "body": bytes,
+                                  "fetched": float}, pk=("service", "key"))
+
+
 MIGRATIONS = [("0001_tables", _m1_tables), ("0002_step_chain", _m2_step_chain),
               ("i16_name_edition", _m_name_edition), ("i18_status_indexes", _m_status_indexes),
-              ("i12_discdb_index", _m_discdb_index), ("i17_step_runner", _m_step_runner)]
+              ("i12_discdb_index", _m_discdb_index), ("i17_step_runner", _m_step_runner),
+              ("i25_service_answers", _m_service_answers)]
 
 
 class Catalog:
@@ -295,6 +302,20 @@ class Catalog:
 
     def discdb_count(self) -> int:
         return self.db["discdb"].count
+
+    # -- answers of the online services (services/http.py) ----------------------------
+    def service_answer(self, service: str, key: str) -> dict | None:
+        """{"found", "body", "fetched"} kept for a service's request key, or None."""
+        row = self.conn.execute(
+            "SELECT found, body, fetched FROM service_answers WHERE service = ? AND key = ?",
+            [service, key]).fetchone()
+        return {"found": bool(row[0]), "body": bytes(row[1] or b""), "fetched": row[2]} \
+            if row else None
+
+    def keep_service_answer(self, service: str, key: str, body: bytes, found: bool) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO service_answers (service, key, found, body, fetched) "
+            "VALUES (?, ?, ?, ?, ?)", [service, key, int(found), body, now()])
 
     # -- titles -----------------------------------------------------------------------
     def record_titles(self, fingerprint: str, titles: list[dict]) -> None:

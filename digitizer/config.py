@@ -31,6 +31,15 @@ KEYS: dict[str, str] = {
                        "(empty: not verified; `digitizer verify` checks later)",
     "musicbrainz_url": "MusicBrainz web service audio CDs are named from (empty: CD-TEXT, "
                        "else review)",
+    "online": "ask the online services (TheDiscDb, TMDb, AccurateRip, MusicBrainz); false: "
+              "never (as `digitizer --offline`)",
+    "online_timeout": "seconds a service has to answer one request; a service that does not "
+                      "is left alone for 10 minutes (one warning line)",
+    "discdb_url": "TheDiscDb GraphQL API a disc's record is asked from by its content hash "
+                  "(empty: off; an imported copy still works)",
+    "discdb_api_key": "TheDiscDb API key, sent as `Authorization: ApiKey KEY` (empty: none)",
+    "tmdb_url": "TMDb API films and shows are looked up in by name",
+    "tmdb_api_key": "TMDb API key (v3 key or v4 read access token; empty: TMDb off)",
     "eject": "eject binary",
     "ddrescue": "GNU ddrescue binary (images data discs)",
     "makemkvcon": "MakeMKV's makemkvcon, which rips AACS-encrypted Blu-rays (empty: look for "
@@ -102,6 +111,12 @@ def _defaults() -> dict:
         "cd_read_retries": 2,
         "accuraterip_url": "http://www.accuraterip.com/accuraterip",
         "musicbrainz_url": "https://musicbrainz.org/ws/2",
+        "online": True,
+        "online_timeout": 5.0,
+        "discdb_url": "https://thediscdb.com/graphql",
+        "discdb_api_key": "",
+        "tmdb_url": "https://api.themoviedb.org/3",
+        "tmdb_api_key": "",
         "eject": "eject",
         "ddrescue": "ddrescue",
         "makemkvcon": "",

@@ -19,44 +19,40 @@ import shlex
 
 from digitizer.errors import DigitizerError, warn
 
-# urllib (with http.client and ssl, ~18 ms) is imported when a request is made: every
-# command opens the catalog, and with it these listeners, but few ever send anything.
+# Requests go through services/http.py (the one user of urllib), which imports urllib only
+# when a request is made: every command opens the catalog, and with it these listeners, but
+# few ever send anything.
 
 # Events worth telling a person about; the rest stay in the history only.
 NOTIFY = {"disc_detected", "disc_ejected", "title_inserted", "disc_done", "step_failed",
           "review_waiting"}
 
 
-def _send(req) -> str | None:
-    """None when the server answered, else why not (one line)."""
-    import urllib.error
-    import urllib.request
+def _send(req: dict) -> str | None:
+    """None when the server answered with success, else why not (one line)."""
+    from digitizer.services import http
 
+    where = f"{req['method']} {req['url'].split('?')[0]}"
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            resp.read()
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return f"{req.get_method()} {req.full_url.split('?')[0]}: {exc}"
-    return None
+        status, _ = http.request(req["url"], data=req.get("data"), headers=req["headers"],
+                                 method=req["method"], timeout=10)
+    except OSError as exc:
+        return f"{where}: {exc}"
+    return f"{where}: HTTP {status}" if status >= 400 else None
 
 
-def plex_request(url: str, token: str, section: str, folder: str):
-    import urllib.parse
-    import urllib.request
+def plex_request(url: str, token: str, section: str, folder: str) -> dict:
+    from digitizer.services import http
 
-    query = urllib.parse.urlencode({"path": folder})
-    return urllib.request.Request(
-        f"{url.rstrip('/')}/library/sections/{urllib.parse.quote(str(section))}/refresh?{query}",
-        headers={"X-Plex-Token": token, "Accept": "application/json"}, method="GET")
+    return {"method": "GET", "headers": {"X-Plex-Token": token, "Accept": "application/json"},
+            "url": f"{url.rstrip('/')}/library/sections/{http.quote(str(section))}/refresh?"
+                   + http.query_string({"path": folder})}
 
 
-def jellyfin_request(url: str, token: str, path: str):
-    import urllib.request
-
+def jellyfin_request(url: str, token: str, path: str) -> dict:
     body = json.dumps({"Updates": [{"Path": path, "UpdateType": "Created"}]}).encode()
-    return urllib.request.Request(f"{url.rstrip('/')}/Library/Media/Updated", data=body,
-                                  headers={"X-Emby-Token": token,
-                                           "Content-Type": "application/json"}, method="POST")
+    return {"method": "POST", "url": f"{url.rstrip('/')}/Library/Media/Updated", "data": body,
+            "headers": {"X-Emby-Token": token, "Content-Type": "application/json"}}
 
 
 class Hooks:
@@ -80,12 +76,9 @@ class Hooks:
             except (DigitizerError, ValueError) as exc:
                 warn(f"hook failed: {exc}")
         if self.webhook:
-            import urllib.request
-
-            why = _send(urllib.request.Request(
-                self.webhook, data=body, method="POST",
-                headers={"Content-Type": "application/json",
-                         "Title": f"digitizer: {event['event']}"}))
+            why = _send({"method": "POST", "url": self.webhook, "data": body,
+                         "headers": {"Content-Type": "application/json",
+                                     "Title": f"digitizer: {event['event']}"}})
             if why:
                 warn(f"webhook failed: {why}")
 

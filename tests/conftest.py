@@ -18,6 +18,9 @@ def home(tmp_path, monkeypatch):
     for key in list(os.environ):
         if key.startswith("DIGITIZER_") and key not in ("DIGITIZER_HOME", "DIGITIZER_TEST_CACHE"):
             monkeypatch.delenv(key)
+    # No test asks a real service: a test that wants one points its URL at a local server.
+    for key in ("DISCDB_URL", "MUSICBRAINZ_URL", "ACCURATERIP_URL", "TMDB_URL"):
+        monkeypatch.setenv(f"DIGITIZER_{key}", "")
     return tmp_path / "home"
 
 

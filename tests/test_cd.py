@@ -286,7 +286,7 @@ class Served:
 
 
 def test_accuraterip_and_musicbrainz_from_a_local_server(tmp_path, run_cli, home, monkeypatch):
-    from digitizer.formats import accuraterip
+    from digitizer.services import accuraterip
 
     cue = build_album(tmp_path / "img", cdtext=False)
     image = (tmp_path / "img" / "album.bin").read_bytes()
@@ -324,6 +324,8 @@ def test_accuraterip_and_musicbrainz_from_a_local_server(tmp_path, run_cli, home
     finally:
         server.close()
     assert all(a.startswith("digitizer/") for a in server.agents) and server.agents
+    # One MusicBrainz lookup and one dBAR fetch for the three tracks (kept in the catalog).
+    assert len(server.agents) == 2
     album = home / "data" / "library" / "Music" / "Various Artists" / "Hits (1999)"
     files = sorted(album.glob("*.flac"))
     assert [f.name for f in files] == ["01 - Hit 1.flac", "02 - Hit 2.flac", "03 - Hit 3.flac"]
@@ -372,7 +374,7 @@ def test_an_unnamed_album_waits_for_review_then_is_retagged(tmp_path, run_cli, h
     marker = json.loads((album / ".03 - Track 03.flac.digitizer.json").read_text())
     assert marker["accuraterip"] == {"status": "not verified"}
     # Online later: `verify` asks AccurateRip and records the answer.
-    from digitizer.formats import accuraterip
+    from digitizer.services import accuraterip
 
     ids = cd.disc_ids(cd.open_source(str(cue)))
     _, id1, id2, fd = ids["accuraterip"].split("-")

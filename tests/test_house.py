@@ -29,6 +29,8 @@ IMPORTS = {
     "tqdm": ("progress.py",),
     "dask": ("cluster.py",),
     "distributed": ("cluster.py",),
+    "urllib": ("services/http.py",),
+    "http.client": ("services/http.py",),
 }
 
 
@@ -146,6 +148,7 @@ def test_the_rules_catch_breakage(tmp_path):
         "steps/__init__.py": "",
         "steps/rip.py": 'import subprocess\nPATH = "VIDEO_TS/VIDEO_TS.IFO"\n',
         "status.py": 'import tqdm\nQUERY = "SELECT * FROM steps"\n',
+        "notify.py": "import urllib.request\n",
         "pipeline.py": "import click\nfrom digitizer import watch\n",
         "watch.py": "from digitizer import pipeline\nimport os\nos.system('eject')\n",
         "names.py": "def lsdvd_title():\n    '''docstrings may speak of IFO files'''\n",
@@ -161,6 +164,7 @@ def test_the_rules_catch_breakage(tmp_path):
         "steps/rip.py:2: format knowledge",
         "status.py:1: imports tqdm",
         "status.py:2: SQL outside catalog.py",
+        "notify.py:1: imports urllib",
         "pipeline.py:1: imports click",
         "watch.py:3: starts a process",
         "names.py:1: format knowledge outside formats/ and tools/: 'lsdvd_title'",

@@ -28,6 +28,19 @@ COMMANDS = {"config": "admin", "catalog": "admin", "completion": "admin", "discd
             "status": "unattended", "review": "unattended"}
 
 
+# TMDb's terms ask every application using its API to say so, in these words.
+TMDB_NOTICE = "This product uses the TMDB API but is not endorsed or certified by TMDB."
+VERSION_MESSAGE = ("%(prog)s %(version)s\n"
+                   "Names from TheDiscDb (thediscdb.com), TMDb (themoviedb.org), MusicBrainz "
+                   "and AccurateRip when online.\n" + TMDB_NOTICE)
+
+
+def _go_offline() -> None:
+    # Through the environment, like every config key: commands load the config later, and
+    # the processes they start (hooks) see it too.
+    os.environ["DIGITIZER_ONLINE"] = "false"
+
+
 class Commands(click.Group):
     """The group whose commands come from COMMANDS, each module imported on first use."""
 
@@ -45,7 +58,11 @@ class Commands(click.Group):
 
 @click.group(cls=Commands, epilog=EPILOG_EXIT,
              context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="digitizer")
+@click.version_option(__version__, prog_name="digitizer", message=VERSION_MESSAGE)
+@click.option("--offline", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, param, value: value and _go_offline(),
+              help="Ask no online service (TheDiscDb, TMDb, AccurateRip, MusicBrainz); as "
+                   "config `online = false`.")
 def cli():
     """Digitize DVDs into a Plex/Jellyfin library, unattended and crash-safe.
 

@@ -172,7 +172,7 @@ def read_ids(fs: AudioDisc) -> dict:
 def scan(source: str, cfg) -> dict:
     """Every audio track, named by MusicBrainz (when configured and it answers), else by
     the disc's CD-TEXT, else left for the review gate."""
-    from digitizer.formats import musicbrainz
+    from digitizer.services import musicbrainz
     from digitizer.tools import run
 
     disc = open_source(source)
@@ -180,7 +180,7 @@ def scan(source: str, cfg) -> dict:
         raise SourceError(f"{source} is not an audio CD or a CUE sheet")
     audio = [t for t in disc.tracks if t.audio]
     ids = disc_ids(disc)
-    mb = musicbrainz.lookup(cfg.musicbrainz_url, ids["musicbrainz"])
+    mb = musicbrainz.lookup(cfg, ids["musicbrainz"])
     if mb:
         album = dict(mb, name_source="musicbrainz")
     elif disc.title:
@@ -343,7 +343,7 @@ def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
     finally:
         raw.unlink(missing_ok=True)
         back.unlink(missing_ok=True)
-    verified = verify_track(title, sums, part.parent, cfg)
+    verified = verify_track(title, sums, cfg)
     progress(title["duration"])
     return {"duration": title["duration"], "track": title["title"],
             **{k: title.get(k) for k in KEPT_FACTS if k in title}, "reads": tries,
@@ -357,18 +357,15 @@ def library_root(cfg) -> Path:
     return cfg.path_of("library")
 
 
-def verify_track(title: dict, sums: dict, folder: Path | None, cfg) -> dict:
-    """The AccurateRip verdict of one ripped track (formats/accuraterip.py); the dBAR file
-    is kept in `folder` (the disc's staging folder), so a disc is fetched once."""
-    from digitizer.formats import accuraterip
-    from digitizer.formats import musicbrainz
+def verify_track(title: dict, sums: dict, cfg) -> dict:
+    """The AccurateRip verdict of one ripped track (services/accuraterip.py); the dBAR file
+    is kept in the catalog, so a disc is fetched once."""
+    from digitizer.services import accuraterip
 
     ids = title.get("ids") or {}
     if not ids.get("dbar"):
         return {"status": accuraterip.NOT_VERIFIED}
-    name = ids["dbar"].rsplit("/", 1)[-1]
-    chunks = accuraterip.fetch(cfg.accuraterip_url, ids["dbar"],
-                               folder / name if folder else None, musicbrainz.USER_AGENT)
+    chunks = accuraterip.fetch(cfg, ids["dbar"])
     _, id1, id2, fd = ids["accuraterip"].split("-")
     return accuraterip.verdict(chunks, title.get("index", title["title"] - 1),
                                sums["accuraterip_v1"], sums["accuraterip_v2"],
@@ -419,7 +416,7 @@ def retag(path: Path, info: dict, name, ffmpeg: str = "") -> dict | None:
 
 def verify(info: dict, cfg) -> dict:
     """`digitizer verify` of one track's marker: AccurateRip asked again."""
-    from digitizer.formats import accuraterip
+    from digitizer.services import accuraterip
 
     title = {"title": info["title"], "ids": info.get("ids"),
              "index": info.get("index", info["title"] - 1)}
@@ -427,7 +424,7 @@ def verify(info: dict, cfg) -> dict:
             "accuraterip_v2": info.get("accuraterip_v2")}
     if not (sums["accuraterip_v1"] and sums["accuraterip_v2"]):
         raise SourceError(f"{info.get('file')}: its marker has no AccurateRip checksums")
-    verdict = verify_track(title, sums, None, cfg)
+    verdict = verify_track(title, sums, cfg)
     return {"facts": {"accuraterip": verdict}, "verdict": accuraterip.describe(verdict),
             "failed": verdict["status"] == "mismatch"}
 

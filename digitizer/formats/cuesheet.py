@@ -162,7 +162,7 @@ def album_files(tracks: list[dict]) -> dict[str, str]:
     """A CUE sheet and a rip log for the tracks of one album in the library (their insert
     markers, any order). The CUE is EAC's "gaps appended" form: each track is a file, and
     a pregap is an INDEX 00 at the end of the previous file."""
-    from digitizer.formats import accuraterip
+    from digitizer.services import accuraterip
     from digitizer import names
 
     tracks = sorted(tracks, key=lambda t: t["title"])

@@ -19,7 +19,6 @@ no answer (offline, no URL configured): the checksums stay in the marker, and
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 from digitizer.errors import SourceError
 
@@ -83,30 +82,39 @@ def describe(result: dict) -> str:
     return result.get("status", NOT_VERIFIED)
 
 
-def fetch(base_url: str, dbar_path: str, cache: Path | None,
-          user_agent: str) -> list[dict] | None:
-    """The disc's chunks from `base_url` (kept in `cache`, a file, once fetched): [] when
-    the database does not have it, None when there was no answer."""
-    if cache is not None and cache.is_file():
-        return parse(cache.read_bytes())
-    if not base_url:
-        return None
-    import urllib.error
-    import urllib.request
+def fetch(cfg, dbar_path: str, catalog=None) -> list[dict] | None:
+    """The disc's chunks from `accuraterip_url` (kept in the catalog once fetched): [] when
+    the database does not have it, None when there was no answer (or no URL, or offline)."""
+    from digitizer.services.client import Client
 
-    req = urllib.request.Request(f"{base_url.rstrip('/')}/{dbar_path}",
-                                 headers={"User-Agent": user_agent})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            data = resp.read(1 << 20)
-    except urllib.error.HTTPError as exc:
-        return [] if exc.code == 404 else None
-    except (urllib.error.URLError, OSError, ValueError):
+    client = Client(cfg, "accuraterip", catalog, label="AccurateRip")
+    kept = client.cached(dbar_path)
+    if kept is not None:
+        return _chunks(client, kept)
+    base = cfg.accuraterip_url
+    answer = client.get(f"{base.rstrip('/')}/{dbar_path}") if base else None
+    if answer is None:
         return None
-    chunks = parse(data)
-    if cache is None:
-        return chunks
-    tmp = cache.with_name(cache.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(cache)
+    status, data = answer
+    if status == 404:
+        client.keep(dbar_path, b"", found=False)
+        return []
+    if status != 200:
+        client.unusable(f"answered HTTP {status}")
+        return None
+    chunks = _chunks(client, data)
+    if chunks:
+        client.keep(dbar_path, data)
     return chunks
+
+
+def _chunks(client, data: bytes) -> list[dict] | None:
+    """A dBAR file's chunks; an empty body is the database's "not there"; garbage is no
+    answer (said once), never a verdict."""
+    if not data:
+        return []
+    try:
+        return parse(data)
+    except SourceError as exc:
+        client.unusable(f"answered something that is not a dBAR file ({exc})")
+        return None

@@ -2,7 +2,7 @@
 
 Plain HTTP to the JSON web service (``GET <base>/discid/<id>?inc=artists+recordings&fmt=json``,
 musicbrainz.org/doc/MusicBrainz_API), with the User-Agent MusicBrainz asks every client for
-(name/version and a contact). Optional: with no URL configured, or no answer, the lookup
+(name/version and a contact: services/http.py). Optional: with no URL configured, or no answer, the lookup
 gives None and the CD-TEXT or the review gate names the disc. The first release listing
 the disc id wins; its medium holding the disc id gives the disc number and the tracks.
 """
@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 
-from digitizer import __version__
-
-USER_AGENT = f"digitizer/{__version__} ( https://github.com/digitizer/digitizer )"
 VARIOUS_ARTISTS_ID = "89ad4ac3-39f7-470e-963a-56509c546377"  # MusicBrainz's special artist
 
 
@@ -48,21 +45,32 @@ def album_of(data: dict, disc_id: str) -> dict | None:
     return None
 
 
-def lookup(base_url: str, disc_id: str, timeout: float = 10) -> dict | None:
-    """The album of a disc id, or None (not found, no URL, no answer)."""
-    if not base_url:
-        return None
-    import urllib.error
-    import urllib.parse
-    import urllib.request
+def lookup(cfg, disc_id: str, catalog=None) -> dict | None:
+    """The album of a disc id, or None (not found, no URL, offline, no answer); answers are
+    kept in the catalog."""
+    from digitizer.services.client import Client
+    from digitizer.services.http import quote
 
-    url = (f"{base_url.rstrip('/')}/discid/{urllib.parse.quote(disc_id)}"
-           "?inc=artists+recordings&fmt=json")
-    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT,
-                                               "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            data = json.loads(resp.read(4 << 20))
-    except (urllib.error.URLError, OSError, ValueError):
+    base = cfg.musicbrainz_url
+    client = Client(cfg, "musicbrainz", catalog, label="MusicBrainz")
+    kept = client.cached(disc_id)
+    if kept is None:
+        answer = client.get_json(f"{base.rstrip('/')}/discid/{quote(disc_id)}",
+                                 params={"inc": "artists recordings", "fmt": "json"},
+                                 headers={"Accept": "application/json"}) if base else None
+        if answer is None:
+            return None
+        status, data = answer
+        if status != 200 or not isinstance(data, dict):
+            # 404: MusicBrainz does not know the disc id (kept a while, then asked again).
+            if status == 404:
+                client.keep(disc_id, b"", found=False)
+            return None
+        kept = json.dumps(data).encode()
+        client.keep(disc_id, kept, found=bool(data.get("releases")))
+    if not kept:
         return None
-    return album_of(data, disc_id) if isinstance(data, dict) else None
+    try:
+        return album_of(json.loads(kept), disc_id)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None

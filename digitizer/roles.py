@@ -10,23 +10,31 @@ The rules, in order (each title gets the first role that fits):
 2. duplicate  plays exactly the segments of an earlier title (a repeated playlist, a clip
               also listed on its own, a copy-protection decoy). Never on length alone: anime
               and cartoon discs have many episodes of identical length and chapter layout.
-3. main and its versions: long titles (>= 0.7 x the longest) that share at least half of
-              their segments with the longest are cuts of one film (theatrical, extended):
-              the longest is the main feature, the others are extras with ``version_of``.
-              They are never episodes and never a play-all.
-4. play_all   plays the segments of two or more other titles in a row; when segments are
-              unknown, its length is the sum (within 1 % or 2 s) of a run of consecutive
-              titles with a chapter mark at every join, or, without chapter times, of a run
-              of three or more, two thirds of them of one length (within 0.5 s a title: a
-              sum of unlike extras adding up to another title is a common coincidence).
-5. episode    a TV disc, decided by what a play-all plays (its members are the episodes, in
-              the order it plays them), else by a cluster: at least three episode units among
-              titles of similar length (within 12 % of their median, at least 5 minutes),
-              where a title of about k x that length (k = 2..4, within 8 %) is a k-episode
-              title, and no title outside that pattern dominates (a 90-minute film beside
-              three 20-minute featurettes is a movie disc).
-6. main       otherwise the longest title (ties: the lower title number).
-7. extra      everything else.
+3. play_all   plays two or more other titles in a row: with segments, their segments cover
+              it but for strays (bumpers, black clips of a few seconds, a shared logo);
+              without, its length is their sum to the rounding second (with chapter times,
+              a mark at every join). Its members are alike or episode-length: a title made
+              of listed scene clips of every length is content of its own.
+4. main and its versions: long titles (>= 0.7 x the longest) that share at least half of
+              their segments with the longest are cuts of one film (theatrical, extended),
+              when no other long title of its own content stands beside them (then they
+              are an episode's versions). The longest is the main feature, the others are
+              extras with ``version_of``.
+5. episode    unless the disc is a movie: what the play-alls play (in their order), else a
+              season's band of lengths (a tight core widened to 0.75-1.35 x its median in
+              steps episodes take), plus doubles of it; blind, three episodes make a TV
+              disc, or two of at most 70 minutes, and no longer title may stand outside
+              the pattern. On a show disc without a pattern, its long titles.
+6. main       otherwise the longest title (ties: the lower title number), never on a show disc.
+7. extra      everything else, and a play-all of extras (a reel people keep).
+Last, the invariant: a title is dropped (play_all, duplicate) only when every segment it
+plays (strays aside) is kept in another title; otherwise it is kept as an extra.
+
+`kind` ("show", "movie", None) is what the scan knows of the disc: the command line, the
+config, a TheDiscDb record, an online match or the label. None: the rules decide blind.
+
+This module runs past 400 lines because every rule and the decoy bookkeeping below share
+the segment helpers; split, each half would import the other.
 
 Formats whose titles can also be pieces of the feature or decoys (Blu-ray) then call
 mark_parts and mark_decoys (below).
@@ -41,8 +49,26 @@ VERSION_SHARE = 0.5
 CLUSTER_SPREAD = 0.12
 MULTI_SPREAD = 0.08
 EPISODE_FLOOR = 300.0
+# A season's episodes share a time slot but not a length: on one disc a 21- and a 28-minute
+# episode, a pilot or finale a fifth longer than the rest. Around the median of a tight core
+# of like lengths, titles from SEASON_LOW to SEASON_HIGH times it are episodes of that slot.
+SEASON_LOW = 0.75
+SEASON_HIGH = 1.35
+SHORTER_STEP = 0.15
+LONGER_STEP = 0.25
+# Two episodes alone on a disc are told from two cuts of a film by length: TV slots end at
+# an hour (with a long pilot, 70 minutes); a film, and the cuts of one, run longer.
+LONGEST_SLOT = 4200.0
 JOIN_TOLERANCE = 0.5  # s between a chapter mark and where one played title ends
-SUM_TOLERANCE = 0.5  # s per title in a sum of lengths with no chapter times to confirm it
+# Without segments a sum of lengths is the only evidence. A play-all plays the same cells
+# as its titles, so the sum is exact but for each length's rounding to whole seconds
+# (MakeMKV, TheDiscDb): half a second a term. Anything looser admits coincidences such as
+# a double-length pilot as long as the next two episodes.
+ROUNDING = 0.5
+# What a play-all may play beyond the titles it is made of: the black clips, logos and
+# bumpers authoring tools put between episodes (a few seconds each), never an episode.
+STRAY_SECONDS = 30.0
+STRAY_SHARE = 0.03
 
 
 def _segs(t: dict) -> tuple:
@@ -53,49 +79,86 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= max(2.0, 0.01 * max(a, b))
 
 
+def _stray(total: float, whole: float) -> bool:
+    """`whole` is `total` plus at most a few seconds of strays (or minus rounding)."""
+    return -max(2.0, 0.01 * whole) <= whole - total <= max(STRAY_SECONDS, STRAY_SHARE * whole)
+
+
 def _chapter_times(t: dict) -> list[float] | None:
     marks = t.get("chapters")
     return marks if marks and len(marks) >= 2 else None
 
 
 def _members_by_segments(t: dict, others: list[dict]) -> list[dict] | None:
+    """Titles whose every segment `t` plays, when together they cover all of `t` but strays.
+
+    Authoring practice: a play-all playlist lists the episode clips in a row, often with a
+    clip of its own between or after them (a bumper, a black clip); shared clips (a logo
+    every episode playlist starts with) appear in the members too. Exact cover needs no
+    lengths; otherwise the part of `t` no member plays must be strays by length."""
     mine = _segs(t)
     if not mine:
         return None
     covered = [o for o in others if _segs(o) and set(_segs(o)) <= set(mine)]
-    union = set().union(*(_segs(o) for o in covered)) if covered else set()
-    if len(covered) >= 2 and union == set(mine):
+    # Preferably the smallest units: a shorter play-all inside this one is not one of its
+    # titles (but an episode playlist that adds the intro to its episode clip is).
+    smallest = [o for o in covered
+                if not any(p is not o and set(_segs(p)) < set(_segs(o)) for p in covered)]
+    for units in (smallest, covered):
+        if len(units) >= 2 and set().union(*(_segs(o) for o in units)) == set(mine):
+            return units
+    covered = smallest
+    if len(covered) < 2:
+        return None
+    # The rest of `t` must be strays: the members' lengths add up to all of it but a few
+    # seconds, and exceed it by no more than a shared logo or intro each.
+    total = sum(o["duration"] for o in covered)
+    if _stray(total, t["duration"]) or 0 <= total - t["duration"] <= STRAY_SECONDS * len(covered):
         return covered
     return None
 
 
 def _alike(run: list[dict]) -> bool:
-    """Most of a run are of one length, as the episodes a play-all plays (the sum of a
-    trailer, a featurette and a short is a coincidence, not a play-all)."""
+    """A run looks like the episodes a play-all plays: two of them both in one season's band
+    of lengths, three or more mostly so (a short special may sit among them). The sum of a
+    trailer, a featurette and a short is a coincidence, not a play-all."""
     typical = statistics.median(t["duration"] for t in run)
-    return sum(abs(t["duration"] - typical) <= CLUSTER_SPREAD * typical for t in run) * 3 >= 2 * len(run)
+    inside = sum(SEASON_LOW * typical <= t["duration"] <= SEASON_HIGH * typical for t in run)
+    return inside == len(run) if len(run) == 2 else inside * 3 >= 2 * len(run)
 
 
 def _members_by_length(t: dict, others: list[dict]) -> list[dict] | None:
-    # Authoring tools that copy instead of sharing cells: a run of consecutive titles whose
-    # lengths add up to this one. A coincidental sum of two is common (a 30 s main and
-    # extras of 18 s and 12 s), so it needs a chapter mark at each join, or three members.
+    # Without segments (a reader that cannot list cells, or a record that gives none), a
+    # play-all is known by length: a run of consecutive titles whose lengths add up to this
+    # one. With chapter times, a chapter mark at every join confirms it. Without them the
+    # members must be episodes (at least EPISODE_FLOOR, of one season's band of lengths):
+    # the sum of unlike extras adding up to another extra is a common coincidence.
     ordered = sorted(others, key=lambda o: o["title"])
     marks = _chapter_times(t)
     for i in range(len(ordered)):
         total, joins = 0.0, []
         for j in range(i, len(ordered)):
             total += ordered[j]["duration"]
+            run = ordered[i:j + 1]
             if j > i and marks is not None and _close(total, t["duration"]):
                 if all(any(abs(m - join) <= JOIN_TOLERANCE for m in marks) for join in joins):
-                    return ordered[i:j + 1]
-            elif (j - i >= 2 and marks is None
-                  and abs(total - t["duration"]) <= SUM_TOLERANCE * (j - i + 2)
-                  and _alike(ordered[i:j + 1])):
-                return ordered[i:j + 1]
+                    return run
+            elif (j > i and marks is None and abs(total - t["duration"]) <= ROUNDING * (j - i + 2)
+                  and sum(o["duration"] >= EPISODE_FLOOR for o in run) * 3 >= 2 * len(run)
+                  and _alike(run)):
+                return run
             joins.append(total)
             if total > t["duration"] * 1.02 + 2:
                 break
+    if marks is None:
+        # The episodes need not be neighbours in title order (an extra authored between
+        # them): all titles of one season's band of lengths, when they add up.
+        long = [o for o in ordered if o["duration"] >= EPISODE_FLOOR]
+        for seed in long:
+            band = sorted(_season_band(long, seed), key=lambda o: o["title"])
+            if len(band) >= 2 and _alike(band) and abs(
+                    sum(o["duration"] for o in band) - t["duration"]) <= ROUNDING * (len(band) + 1):
+                return band
     return None
 
 
@@ -118,39 +181,75 @@ def _versions(rest: list[dict]) -> list[dict]:
         if (t is not longest and theirs and t["duration"] >= MAIN_RATIO * longest["duration"]
                 and len(theirs & mine) >= VERSION_SHARE * min(len(theirs), len(mine))):
             cuts.append(t)
+    # Cuts of one film are the only long titles of its disc. Other long titles of their
+    # own content beside them make a TV disc whose episodes come in versions (original and
+    # remastered effects, seamlessly branched), not a film.
+    if any(t not in cuts and t["duration"] >= MAIN_RATIO * longest["duration"]
+           and not set(_segs(t)) & mine for t in rest):
+        return [longest]
     return cuts
 
 
-def _units(duration: float, length: float) -> int:
-    """How many episodes of `length` a title of `duration` holds (0: not a whole number)."""
-    if abs(duration - length) <= CLUSTER_SPREAD * length:
-        return 1
+def _multiple(duration: float, length: float) -> int:
+    """How many episodes of `length` a title of `duration` holds when it is a double (or
+    triple, quadruple) episode: 2..4, else 0."""
     for k in (2, 3, 4):
         if abs(duration - k * length) <= MULTI_SPREAD * k * length:
             return k
     return 0
 
 
-def _episode_cluster(rest: list[dict]) -> list[dict] | None:
-    """The titles of a TV disc by their lengths, or None for a movie disc."""
+def _season_band(titles: list[dict], seed: dict) -> list[dict]:
+    """The titles of one time slot around `seed`: a tight core of like lengths, widened
+    step by step to the next shorter or longer title while the step is one episodes take
+    (SHORTER_STEP, LONGER_STEP) and it stays in the season's band around the median. A
+    title far from every episode (a 18-minute featurette beside 22-minute episodes whose
+    lengths agree to the second) stays out, however wide the band."""
+    core = [t for t in titles if abs(t["duration"] - seed["duration"])
+            <= CLUSTER_SPREAD * seed["duration"]]
+    members = sorted(core, key=lambda t: t["duration"])
+    by_length = sorted(titles, key=lambda t: t["duration"])
+    grown = True
+    while grown:
+        grown = False
+        length = statistics.median(t["duration"] for t in members)
+        shorter = [t for t in by_length if t["duration"] < members[0]["duration"]]
+        if shorter and shorter[-1]["duration"] >= SEASON_LOW * length and \
+                shorter[-1]["duration"] >= (1 - SHORTER_STEP) * members[0]["duration"]:
+            members.insert(0, shorter[-1])
+            grown = True
+        longer = [t for t in by_length if t["duration"] > members[-1]["duration"]]
+        if longer and longer[0]["duration"] <= SEASON_HIGH * length and \
+                longer[0]["duration"] <= (1 + LONGER_STEP) * members[-1]["duration"]:
+            members.append(longer[0])
+            grown = True
+    return members
+
+
+def _episode_cluster(rest: list[dict], kind: str | None) -> list[dict] | None:
+    """The episodes of a TV disc by their lengths, or None for a movie disc."""
+    candidates = [t for t in rest if t["duration"] >= EPISODE_FLOOR]
     best: list[dict] = []
-    for seed in rest:
-        if seed["duration"] < EPISODE_FLOOR:
-            continue
-        near = [t for t in rest if abs(t["duration"] - seed["duration"])
-                <= CLUSTER_SPREAD * seed["duration"]]
-        length = statistics.median(t["duration"] for t in near)
-        near = [t for t in rest if _units(t["duration"], length) == 1]
-        if len(near) > len(best):
-            best = near
-    if len(best) < 2:
+    for seed in candidates:
+        band = _season_band(candidates, seed)
+        if len(band) > len(best) or (len(band) == len(best) and best and
+                                     sum(t["duration"] for t in band) > sum(t["duration"] for t in best)):
+            best = band
+    if not best:
         return None
     length = statistics.median(t["duration"] for t in best)
-    episodes = [t for t in rest if _units(t["duration"], length)]
-    if sum(_units(t["duration"], length) for t in episodes) < 3:
+    doubles = [t for t in candidates if t not in best and _multiple(t["duration"], length)]
+    episodes = best + doubles
+    units = len(best) + sum(_multiple(t["duration"], length) for t in doubles)
+    if kind == "show":
+        return episodes
+    # Blind: three episodes make a TV disc; two do only when they are TV-length (two
+    # similar long titles are more often two cuts of a film).
+    if units < 3 and not (len(best) >= 2 and length <= LONGEST_SLOT):
         return None
-    # A title longer than the pattern allows is a feature the disc is built around.
-    if any(t["duration"] > length * (1 + CLUSTER_SPREAD) and t not in episodes for t in rest):
+    # A title longer than the pattern allows is a feature the disc is built around (a film
+    # beside three featurettes of like length).
+    if any(t["duration"] > length * SEASON_HIGH and t not in episodes for t in rest):
         return None
     return episodes
 
@@ -173,6 +272,25 @@ def _played_episodes(groups: list[tuple[tuple, list[dict]]], longest: dict) -> l
         at = [order.index(s) for s in _segs(m) if s in order]
         return (max(at) if at else len(order), m["title"])
     return sorted(members, key=position)
+
+
+def _keep_content(titles: list[dict]) -> None:
+    """The invariant: a title is dropped (play_all, duplicate) only when what it plays is
+    kept in other titles. With segments that is checked segment by segment, allowing only
+    strays; a title whose content would be lost is kept as an extra instead. Play-alls are
+    settled first: a duplicate of a play-all that is kept is then kept content."""
+    for role in ("play_all", "duplicate"):
+        kept = [t for t in titles if t["role"] in DEFAULT_ROLES]
+        kept_segs = set().union(*(set(_segs(t)) for t in kept)) if kept else set()
+        for t in titles:
+            if t["role"] != role or not _segs(t) or set(_segs(t)) <= kept_segs:
+                continue
+            inside = [k for k in kept if _segs(k) and set(_segs(k)) <= set(_segs(t))]
+            if role == "play_all" and len(inside) >= 2 and \
+                    _stray(sum(k["duration"] for k in inside), t["duration"]):
+                continue
+            t["role"] = "extra"
+            t.pop("duplicate_of", None)
 
 
 def assign(titles: list[dict], min_seconds: float, kind: str | None = None) -> list[dict]:
@@ -199,15 +317,10 @@ def assign(titles: list[dict], min_seconds: float, kind: str | None = None) -> l
     rest = [t for t in titles if t["role"] is None]
     if not rest:
         return titles
-    cuts = _versions(rest)
-    if len(cuts) > 1:
-        cuts[0]["role"] = "main"
-        for t in cuts[1:]:
-            t["role"] = "extra"
-            t["version_of"] = cuts[0]["title"]
     # Longest first: a play-all is longer than each of the titles it plays.
     # (its play order, its members), longest play-all first
     groups: list[tuple[tuple, list[dict]]] = []
+    play_alls: list[tuple[dict, list[dict]]] = []
     played: set[int] = set()
     for t in sorted(titles, key=lambda t: -t["duration"]):
         if t["role"] or t["title"] in played:
@@ -215,12 +328,31 @@ def assign(titles: list[dict], min_seconds: float, kind: str | None = None) -> l
         others = [o for o in titles if o is not t and o["role"] is None
                   and o["duration"] < t["duration"]]
         members = _play_all_members(t, others) if len(others) >= 2 else None
-        if members:
+        # A title made of shorter pieces that are each listed too (a seamlessly branched
+        # episode and its scene clips of every length) is content of its own, not a
+        # play-all: the titles a play-all plays are alike, or mostly episode-length (a
+        # 62-minute special and a 41-minute episode).
+        if members and (_alike(members) or
+                        sum(m["duration"] >= EPISODE_FLOOR for m in members) * 3 >= 2 * len(members)):
             t["role"] = "play_all"
             groups.append((_segs(t), members))
+            play_alls.append((t, members))
             played.update(m["title"] for m in members)
     rest = [t for t in titles if t["role"] is None]
     if not rest:
+        _keep_content(titles)
+        return titles
+    # After the play-alls: a play-all shares every segment with the titles it plays and
+    # would pass for a longer cut of them.
+    cuts = _versions(rest)
+    if len(cuts) > 1 and kind != "show":
+        cuts[0]["role"] = "main"
+        for t in cuts[1:]:
+            t["role"] = "extra"
+            t["version_of"] = cuts[0]["title"]
+    rest = [t for t in titles if t["role"] is None]
+    if not rest:
+        _keep_content(titles)
         return titles
     longest = max(rest, key=lambda t: (t["duration"], -t["title"]))
     episodes = None
@@ -228,8 +360,13 @@ def assign(titles: list[dict], min_seconds: float, kind: str | None = None) -> l
     if groups and kind != "movie":
         episodes = _played_episodes(groups, longest)
     if episodes is None and kind != "movie" and not any(t["role"] == "main" for t in titles):
-        found = _episode_cluster(rest)
+        found = _episode_cluster(rest, kind)
         episodes = sorted(found, key=lambda t: t["title"]) if found else None
+    if not episodes and kind == "show":
+        # A show disc whose titles form no pattern (one title holding a whole volume, two
+        # unlike episodes): its long titles are what the disc is for.
+        episodes = sorted((t for t in rest if t["duration"] >= max(
+            EPISODE_FLOOR, MAIN_RATIO * longest["duration"])), key=lambda t: t["title"])
     if episodes:
         for n, t in enumerate(episodes, 1):
             t["role"] = "episode"
@@ -239,6 +376,12 @@ def assign(titles: list[dict], min_seconds: float, kind: str | None = None) -> l
     for t in rest:
         if t["role"] is None:
             t["role"] = "extra"
+    # A play-all of extras ("play all deleted scenes") is a reel people label and keep as
+    # an extra of its own; only a play-all of episodes repeats what the library holds.
+    for t, members in play_alls:
+        if not any(m["role"] == "episode" for m in members):
+            t["role"] = "extra"
+    _keep_content(titles)
     return titles
 
 

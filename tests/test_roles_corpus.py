@@ -1,23 +1,37 @@
-"""Roles measured on 29 real labelled discs (tests/data/discdb, from TheDiscDb, MIT): the
-thresholds of issue 12. `make bench` prints the same table beside ARM's rule and "rip the
-longest title"."""
+"""Roles measured on the real labelled discs of tests/data/discdb (from TheDiscDb, MIT),
+blind and with the disc's kind known. `make bench` prints the same table beside ARM's rule
+and "rip the longest title".
+
+The floors sit a little under what the rules measure today on all 46+ discs (issue 24 asks
+for 80 % episodes blind, 2/3 exact sets, 95 % precision, 90 % duplicates, at most 2 % of
+labelled content lost), so a change that costs a disc fails here. What the blind rules
+cannot know: a volume whose one title holds four episodes looks like a film."""
 
 import discdb_corpus as corpus
 
 
-def test_roles_hold_on_real_labelled_discs():
+def test_roles_hold_on_real_labelled_discs_blind():
     m = corpus.measure(corpus.rule_digitizer)
     r = corpus.ratios(m)
-    assert m["movie_discs"] == 8 and m["series_discs"] == 20 and m["episodes"] == 141
+    assert m["movie_discs"] >= 9 and m["series_discs"] >= 36
     assert r["main feature right (movie discs)"] >= 0.98
-    assert r["labelled episodes called episode"] >= 0.90
-    assert r["exact episode set (series discs)"] >= 0.85
-    # Over all discs this is 93.9 %: one disc (Aaahh!!! Real Monsters) labels 4 of its 19
-    # titles of 5 minutes or more, and its unlabelled 22-minute titles are called episodes.
-    assert r["predicted episodes labelled episode"] >= 0.90
-    assert r["... on fully labelled discs"] >= 0.95
-    assert r["true duplicates marked duplicate"] >= 0.95
-    assert r["labelled content lost (by duration)"] <= 0.01
+    assert r["labelled episodes called episode"] >= 0.95
+    assert r["exact episode set (series discs)"] >= 0.83
+    # Over all discs precision is lower: one disc (Aaahh!!! Real Monsters) labels 4 of its
+    # 19 titles of 5 minutes or more, and its unlabelled 22-minute titles are episodes.
+    assert r["predicted episodes labelled episode"] >= 0.93
+    assert r["... on fully labelled discs"] >= 0.99
+    assert r["true duplicates marked duplicate"] >= 0.98
+    assert r["labelled content lost (by duration)"] <= 0.005
+
+
+def test_roles_hold_with_the_kind_known():
+    r = corpus.ratios(corpus.measure(corpus.rule_digitizer, kind_known=True))
+    assert r["main feature right (movie discs)"] >= 0.98
+    assert r["labelled episodes called episode"] >= 0.98
+    assert r["exact episode set (series discs)"] >= 0.90
+    assert r["... on fully labelled discs"] >= 0.99
+    assert r["labelled content lost (by duration)"] <= 0.005
 
 
 def test_the_baselines_are_measured_by_the_same_code():

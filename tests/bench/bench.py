@@ -433,6 +433,8 @@ class Bench:
         import discdb_corpus as corpus
 
         results = {name: corpus.ratios(corpus.measure(rule)) for name, rule in corpus.RULES.items()}
+        results["digitizer, kind known"] = corpus.ratios(
+            corpus.measure(corpus.rule_digitizer, kind_known=True))
         for metric, value in results["digitizer"].items():
             self.add("roles", metric, round(100 * value, 1), "%",
                      extra="  ".join(f"{name} " + ("-" if r[metric] is None else

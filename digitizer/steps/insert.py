@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digitizer import formats, markers, names
-from digitizer.errors import Conflict, UsageError, VerificationFailed
+from digitizer.errors import Conflict, DigitizerError, UsageError, VerificationFailed
 from digitizer.names import Name
 from digitizer.steps.claim import chain_of, claimed
 
@@ -131,7 +131,13 @@ def _id(value: str, lookup, what: str) -> int:
 
 def place(src: Path, dst: Path, mode: str) -> None:
     if mode == "hardlink":
-        os.link(src, dst)
+        try:
+            os.link(src, dst)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            raise DigitizerError(f"--mode hardlink: {dst.parent} is on another filesystem "
+                                 f"than {src}; use --mode move or copy") from None
     elif mode == "copy":
         _copy_verified(src, dst)
     else:

@@ -275,6 +275,77 @@ def title_sectors(fs: DiscFS, title: dict) -> list[tuple[int, int]] | None:
     return spans or None
 
 
+# ---------------------------------------------------------------- manifest
+# The Blu-ray parts of an Optical Disc Manifest v1 (TheDiscDb/optical-disc-manifest): the
+# file inventory is every file on the disc; a title is its playlist's path, its segments the
+# clips it plays (in and out on the clip's time line), streams as the playlist declares them.
+_ODM_CODECS = {"mpeg1video": "MPEG-1", "mpeg2video": "MPEG-2", "h264": "AVC",
+               "h264_mvc": "MVC", "hevc": "HEVC", "vc1": "VC-1", "mp1": "MPEG Audio",
+               "mp2": "MPEG Audio", "pcm_bluray": "LPCM", "ac3": "AC-3", "eac3": "E-AC-3",
+               "dts": "DTS", "truehd": "TrueHD", "hdmv_pgs_subtitle": "PGS"}
+
+
+def _files(fs: DiscFS, folder: str = "") -> list[dict]:
+    out = []
+    for e in sorted(fs.listdir(folder), key=lambda e: e.name.encode("utf-8", "surrogateescape")):
+        path = f"{folder}/{e.name}" if folder else e.name
+        out += _files(fs, path) if e.is_dir else [{"path": path, "sizeBytes": e.size}]
+    return out
+
+
+def manifest_disc(fs: DiscFS, ids: dict, titles: list[dict]) -> dict:
+    from digitizer.formats import bdmv
+
+    identifiers = [{"kind": "thediscdb-content-hash", "value": ids["thediscdb"]}]
+    if ids.get("aacs"):
+        identifiers.insert(0, {"kind": "aacs-disc-id", "value": ids["aacs"]})
+    uhd = any(((t.get("video") or {}).get("height") or 0) > 1080 for t in titles)
+    disc = {"format": "uhd-blu-ray" if uhd else "blu-ray"}
+    name = disc_title(fs)
+    if name:
+        disc["name"] = name[:255]
+    disc.update(identifiers=identifiers, files=_files(fs),
+                titles=[_manifest_title(t, bdmv.CLOCK) for t in titles])
+    return disc
+
+
+def _codec(name: str | None) -> str:
+    return _ODM_CODECS.get(name or "", name or "unknown")
+
+
+def _manifest_title(t: dict, clock: int) -> dict:
+    starts = t.get("chapters") or []
+    ends = starts[1:] + [t["duration"]]
+    video = t.get("video") or {}
+    streams = []
+    if video.get("codec"):
+        stream = {"type": "video", "codec": _codec(video["codec"])}
+        if video.get("width") and video.get("height"):
+            stream["resolution"] = f"{video['width']}x{video['height']}"
+        if video.get("fps"):
+            stream["frameRate"] = video["fps"]
+        if video.get("interlaced") is not None:
+            stream["isInterlaced"] = bool(video["interlaced"])
+        streams.append(stream)
+    for kind, found in (("audio", t.get("audio")), ("subtitle", t.get("subtitles"))):
+        for a in found or []:
+            stream = {"type": kind, "codec": _codec(a.get("codec"))}
+            if a.get("lang") and a["lang"] != "und":
+                stream["language"] = a["lang"]
+            if a.get("channels"):
+                stream["audioLayout"] = f"{a['channels']} channels"
+            streams.append(stream)
+    return {"source": {"path": f"BDMV/PLAYLIST/{t['title']:05d}.mpls"},
+            "durationSeconds": t["duration"], "sizeBytes": t.get("size") or 0,
+            "chapterCount": len(starts),
+            "chapters": [{"startSeconds": a, "durationSeconds": round(max(b - a, 0.0), 3)}
+                         for a, b in zip(starts, ends)],
+            "segments": [{"clip": i["clip"], "startSeconds": round(i["in"] / clock, 3),
+                          "durationSeconds": round((i["out"] - i["in"]) / clock, 3)}
+                         for i in t.get("items") or []],
+            "streams": streams}
+
+
 # ---------------------------------------------------------------- rip
 # The rip route and the MakeMKV backend are in formats/bdrip.py, imported when a title is
 # ripped: detect and fingerprint never pay for ffmpeg's and MakeMKV's modules.

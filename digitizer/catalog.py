@@ -110,6 +110,8 @@ def _m_service_answers(db: sqlite_utils.Database) -> None:
     # What the online services answered (services/http.py): a disc asks each once.
     db["service_answers"].create({"service": str, "key": str, "found": int, "body": bytes,
                                   "fetched": float}, pk=("service", "key"))
+    # What a TMDb search offered for a disc it could not name surely (review lists them).
+    db["discs"].add_column("candidates", str)
 
 
 MIGRATIONS = [("0001_tables", _m1_tables), ("0002_step_chain", _m2_step_chain),
@@ -284,6 +286,15 @@ class Catalog:
         return {"kind": disc["identity_kind"], "name": disc["identity_name"],
                 "season": disc["identity_season"], "source": disc["identity_source"],
                 "edition": disc.get("identity_edition")}
+
+    def set_candidates(self, fingerprint: str, candidates: list[dict] | None) -> None:
+        self.conn.execute("UPDATE discs SET candidates = ? WHERE fingerprint = ?",
+                          [json.dumps(candidates) if candidates else None, fingerprint])
+
+    def candidates(self, fingerprint: str) -> list[dict]:
+        row = self.conn.execute("SELECT candidates FROM discs WHERE fingerprint = ?",
+                                [fingerprint]).fetchone()
+        return json.loads(row[0]) if row and row[0] else []
 
     # -- TheDiscDb index ---------------------------------------------------------------
     def discdb_import(self, entries) -> int:
@@ -590,7 +601,7 @@ class Catalog:
         """Everything the markers can restore, in a stable order (for comparisons)."""
         skip = {"first_seen", "last_seen", "created", "updated", "id", "claimed_at",
                 "heartbeat", "attempts", "worker_pid", "worker_host", "error", "progress",
-                "runner"}
+                "runner", "candidates"}
         out = {}
         for table, order in (("discs", "fingerprint"), ("titles", "fingerprint, title"),
                              ("steps", "fingerprint, title, kind")):

@@ -38,7 +38,7 @@ def _load(path: Path) -> dict:
     return data
 
 
-def _number(value) -> int | None:
+def number(value) -> int | None:
     """"12", 12 or "11-12" (a double episode: its first number)."""
     text = str(value if value is not None else "").strip().split("-")[0].strip()
     return int(text) if text.isdigit() else None
@@ -56,8 +56,8 @@ def read_disc(path: Path, metadata: dict, release: dict) -> dict | None:
         if not t.get("SourceFile") or item.get("Type") not in ITEM_TYPES:
             continue
         titles.append({"source_file": str(t["SourceFile"]), "type": item["Type"],
-                       "name": item.get("Title"), "season": _number(item.get("Season")),
-                       "episode": _number(item.get("Episode"))})
+                       "name": item.get("Title"), "season": number(item.get("Season")),
+                       "episode": number(item.get("Episode"))})
     kind = str(metadata.get("Type") or "").lower()
     return {"content_hash": content_hash, "kind": "show" if kind == "series" else "movie",
             "title": metadata.get("Title") or path.parent.parent.name,

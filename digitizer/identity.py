@@ -1,31 +1,68 @@
-"""Which name a disc gets, and how sure we are.
+"""Which name a disc gets, and how sure we are; what kind of disc it is.
 
 In order: --movie/--show on the command line, a [sources."LABEL"] table in the config, a
-name the catalog already has for this disc, and last a suggestion made from the volume
-label. A suggestion is a guess: such a disc rips and transcodes, but its files wait in
-`review` until a person approves a name. Nothing is inserted under a guessed name.
+name the catalog already has for this disc, the disc's TheDiscDb record (imported, or asked
+online by its content hash), a TMDb match of its label, and last a suggestion made from the
+volume label. A suggestion (and a TMDb search without one sure match) is a guess: such a
+disc rips and transcodes, but its files wait in `review` until a person approves a name
+(or picks a TMDb candidate by number). Nothing is inserted under a guessed name.
+
+The steps ask the online services through this module (services/ holds their clients).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from digitizer.names import Name
+
+# Words of a volume label that say where the disc sits in a set, not what it is called:
+# S01 / SEASON_1, D2 / DISC_2 / DISK 2 / DVD 2 / BD 2, VOL_3 / VOLUME 3, and S1D2 run
+# together. A season, a volume or a disc number says the disc is one of a show's.
+_SEASON = re.compile(r"\b(?:S|SEASON|SERIES)\s*(\d{1,2})\b", re.IGNORECASE)
+_DISC = re.compile(r"\b(?:D|DISC|DISK|DVD|BD|CD)\s*(\d{1,2})\b", re.IGNORECASE)
+_VOLUME = re.compile(r"\b(?:VOL|VOLUME)\s*(\d{1,2})\b", re.IGNORECASE)
+_JOINED = re.compile(r"\bS(\d{1,2})\s*D(\d{1,2})\b", re.IGNORECASE)
+_YEAR_WORD = re.compile(r"\b(19[0-9]{2}|20[0-9]{2})\b")
+
+
+def label_facts(label: str | None) -> dict:
+    """What a volume label says: {"name" (the cleaned title, "" when nothing is left),
+    "season", "disc", "volume", "year", "kind" ("show" when it numbers a set, else None)}."""
+    text = re.sub(r"[^0-9A-Za-z]+", " ", label or "").strip()
+    # SHOW_S1D2 -> "S1 D2"
+    text = _JOINED.sub(lambda m: f"S{m.group(1)} D{m.group(2)}", text)
+    found = {}
+    for key, pattern in (("season", _SEASON), ("disc", _DISC), ("volume", _VOLUME)):
+        m = pattern.search(text)
+        found[key] = int(m.group(1)) if m else None
+        text = pattern.sub(" ", text)
+    year = None
+    words = text.split()
+    m = _YEAR_WORD.search(text)
+    if m and len(words) > 1 and int(m.group(1)) <= _this_year() + 1:  # "1917" alone is the title, not a year
+        year = int(m.group(1))
+        text = _YEAR_WORD.sub(" ", text, count=1)
+    name = " ".join(w.capitalize() for w in text.split())
+    kind = "show" if any(found.values()) else None
+    return {"name": name, "year": year, "kind": kind, **found}
+
+
+def _this_year() -> int:
+    import time
+
+    return time.gmtime().tm_year
 
 
 def suggest(label: str | None, has_episodes: bool) -> Name:
     """A readable guess from a label such as BIG_BUCK_BUNNY or SHOW_S1_D2."""
-    text = re.sub(r"[^0-9A-Za-z]+", " ", label or "").strip()
-    season = None
-    m = re.search(r"\b(?:S|SEASON)\s*(\d{1,2})\b", text, re.IGNORECASE)
-    if m:
-        season = int(m.group(1))
-    text = re.sub(r"\b(?:S|SEASON)\s*\d{1,2}\b|\b(?:D|DISC|DISK|DVD)\s*\d{1,2}\b", " ", text,
-                  flags=re.IGNORECASE)
-    text = re.sub(r"\b[SD]\d{1,2}[SD]\d{1,2}\b", " ", text, flags=re.IGNORECASE)
-    name = " ".join(w.capitalize() for w in text.split()) or "Unknown Disc"
-    kind = "show" if has_episodes or season else "movie"
-    return Name(kind, name, season, source="label")
+    facts = label_facts(label)
+    name = facts["name"] or "Unknown Disc"
+    if facts["year"]:
+        name = f"{name} ({facts['year']})"
+    kind = "show" if has_episodes or facts["season"] else "movie"
+    return Name(kind, name, facts["season"], source="label")
 
 
 def from_config(cfg, *labels: str | None) -> Name | None:
@@ -37,6 +74,133 @@ def from_config(cfg, *labels: str | None) -> Name | None:
     kind = "show" if entry.get("show") else "movie"
     return Name(kind, entry.get("show") or entry.get("movie"),
                 int(entry.get("season", 1)) if kind == "show" else None, source="config")
+
+
+def disc_kind(catalog, cfg, fingerprint: str, label: str | None, *, given: Name | None = None,
+              entry: dict | None = None) -> str | None:
+    """"show", "movie" or None: what is known of the disc before its titles get roles. From
+    the name given, the config's [sources] entry, a sure name the catalog has, the disc's
+    TheDiscDb record, or a label that numbers a set (S01, SEASON_1, D2, DISC_2, VOL_3)."""
+    for name in (given, from_config(cfg, label)):
+        if name is not None and name.kind in ("show", "movie"):
+            return name.kind
+    known = Name.from_dict(catalog.name(fingerprint))
+    if known is not None and known.certain and known.kind in ("show", "movie"):
+        return known.kind
+    if entry:
+        return entry["kind"]
+    return label_facts(label)["kind"]
+
+
+def needs_name(catalog, cfg, fingerprint: str, label: str | None,
+               given: Name | None = None) -> bool:
+    """True when nothing sure names the disc yet (a service may be asked)."""
+    if given is not None or from_config(cfg, label) is not None:
+        return False
+    known = Name.from_dict(catalog.name(fingerprint))
+    return known is None or not known.certain
+
+
+def discdb_record(catalog, cfg, content_hash: str | None) -> dict | None:
+    """The disc's TheDiscDb record: the imported index first, else TheDiscDb online."""
+    if not content_hash:
+        return None
+    entry = catalog.discdb_entry(content_hash)
+    if entry is None:
+        from digitizer.services import discdb as online
+
+        entry = online.lookup(cfg, content_hash, catalog)
+    return entry
+
+
+# -- TMDb by name ----------------------------------------------------------------------
+_ARTICLES = {"the", "a", "an"}
+
+
+def same_title(a: str, b: str) -> bool:
+    """Titles equal once case, accents, punctuation and articles are set aside."""
+    def clean(text: str) -> list[str]:
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+        text = text.replace("&", " and ")
+        return [w for w in re.sub(r"[^0-9a-z]+", " ", text).split() if w not in _ARTICLES]
+
+    return bool(clean(a)) and clean(a) == clean(b)
+
+
+def runtime_agrees(seconds: float | None, runtime: float | None) -> bool:
+    """A disc title's length and a TMDb runtime (whole minutes): within 5 %, at least 1 min."""
+    if not seconds or not runtime:
+        return False
+    return abs(seconds - runtime) <= max(0.05 * runtime, 60.0)
+
+
+def tmdb_match(catalog, cfg, label: str | None, titles: list[dict],
+               kind: str | None) -> dict | None:
+    """TMDb's answer for the disc's label: {"name": a sure Name or None, "candidates":
+    [{"kind", "id", "title", "year", "name", "runtime"}], "why"}. A name is sure only when
+    exactly one candidate's title is the cleaned label and its runtime agrees with the disc
+    (a film's with the main title; a season's episodes with the episode titles). None when
+    TMDb is off or gave no answer."""
+    from digitizer.services import tmdb
+
+    facts = label_facts(label)
+    if not tmdb.enabled(cfg) or not facts["name"]:
+        return None
+    candidates, answered = [], False
+    for each in ([kind] if kind in ("movie", "show") else ["movie", "show"]):
+        found = tmdb.search(cfg, each, facts["name"], facts["year"], catalog)
+        if found is None:
+            continue
+        answered = True
+        candidates += found
+    if not answered:
+        return None
+    for c in candidates:
+        year = f" ({c['year']})" if c["year"] else ""
+        c["name"] = f"{c['title']}{year}"
+        if c["kind"] == "show":
+            c["season"] = facts["season"] or 1
+    exact = [c for c in candidates if same_title(c["title"], facts["name"])]
+    result = {"name": None, "candidates": candidates}
+    if len(exact) != 1:
+        result["why"] = (f"no TMDb title is exactly {facts['name']!r}" if not exact else
+                         f"{len(exact)} TMDb titles are {facts['name']!r}")
+        return result
+    match = exact[0]
+    if match["kind"] == "movie":
+        runtime = tmdb.movie_runtime(cfg, match["id"], catalog)
+        match["runtime"] = runtime
+        mains = [t for t in titles if t.get("role") == "main"] or \
+            sorted(titles, key=lambda t: -(t.get("duration") or 0))[:1]
+        agrees = bool(mains) and runtime_agrees(mains[0].get("duration"), runtime)
+        said = f"its runtime ({runtime / 60:.0f} min)" if runtime else "no runtime"
+    else:
+        runtimes = [r for r in tmdb.season_runtimes(cfg, match["id"], match["season"],
+                                                    catalog) or [] if r]
+        episodes = [t.get("duration") for t in titles if t.get("role") == "episode"]
+        agrees = bool(episodes) and bool(runtimes) and all(
+            any(runtime_agrees(d, r) for r in runtimes) for d in episodes)
+        said = "its season's episode runtimes"
+    if not agrees:
+        result["why"] = f"{match['name']}: {said} does not agree with the disc"
+        return result
+    result["name"] = Name(match["kind"], match["name"], match.get("season"), source="tmdb")
+    return result
+
+
+def candidate(catalog, fingerprint: str, number: int, season: int | None = None) -> Name:
+    """`review approve --candidate N`: the Nth TMDb candidate `review` listed, as a reviewed
+    name (UsageError when there is no such candidate)."""
+    from digitizer.errors import UsageError
+
+    offered = catalog.candidates(fingerprint)
+    if not 1 <= number <= len(offered):
+        raise UsageError(f"--candidate {number}: the disc has "
+                         f"{len(offered) or 'no'} TMDb candidate{'s' * (len(offered) != 1)}")
+    c = offered[number - 1]
+    return Name(c["kind"], c["name"], season if season is not None else c.get("season"),
+                source="review")
 
 
 def resolve(catalog, cfg, fingerprint: str, label: str | None, titles: list[dict], *,
@@ -53,7 +217,8 @@ def resolve(catalog, cfg, fingerprint: str, label: str | None, titles: list[dict
         known = Name.from_dict(catalog.name(fingerprint))
         # A person's or the config's name is kept; a record replaces a guess or an older
         # record (the index may have been re-imported with corrections).
-        if known is not None and known.certain and not (found and known.source == "thediscdb"):
+        if known is not None and known.certain and \
+                not (found and known.source in ("thediscdb", "tmdb")):
             return known
         name = found or _from_format(catalog, fingerprint, titles) or known or \
             suggest(label, any(t.get("role") == "episode" for t in titles))

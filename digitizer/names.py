@@ -73,7 +73,8 @@ def label_slug(label: str | None, fallback: str = "disc", max_len: int = 40) -> 
 # -- what a disc is called ------------------------------------------------------------
 # Where a name came from, and which sources are sure enough to insert under: a name typed
 # by a person or given in the config is; a guess from the volume label ("label") is not.
-CERTAIN_SOURCES = ("cli", "config", "review", "catalog", "cdtext", "musicbrainz", "thediscdb")
+CERTAIN_SOURCES = ("cli", "config", "review", "catalog", "cdtext", "musicbrainz", "thediscdb",
+                   "tmdb")
 KINDS = ("movie", "show", "album")
 _YEAR = re.compile(r"\((\d{4})\)\s*$")
 

@@ -475,7 +475,7 @@ def digitize(source: str, catalog, cfg, *, name: Name | None = None, emit=None,
         except UsageError:
             folder_marker = None
     if not folder_marker or not folder_marker.get("titles"):
-        scan_disc(source, catalog, cfg)
+        scan_disc(source, catalog, cfg, given=name)
     ensure_selection(catalog, fp)
     folder_marker = disc_marker(catalog, fp)[1]
     # Every time: the label the disc shows now may name it better than before.

@@ -230,6 +230,8 @@ def review(ctx, as_array, table):
             entry = waiting.setdefault(step["fingerprint"], {
                 "fingerprint": step["fingerprint"], "label": disc["label"], "reason": "name",
                 "suggestion": {k: guess.get(k) for k in ("kind", "name", "season")},
+                "candidates": [dict(c, number=n) for n, c in enumerate(
+                    env.catalog.candidates(step["fingerprint"]), 1)],
                 "titles": []})
             entry["titles"].append(step["title"])
         out.emit_all(list(waiting.values()) + pipeline.damaged_waiting(env.catalog)
@@ -272,13 +274,15 @@ def review_accept(env, fingerprint, titles, as_array, table):
                   EXTRA_TYPES) + "; kept with the disc's record, so a later resume agrees.")
 @click.option("--album", metavar="'ARTIST - ALBUM (YEAR)'",
               help="An audio CD's name (\"Various Artists - ...\" for a compilation).")
+@click.option("--candidate", type=int, metavar="N",
+              help="Take the Nth TMDb candidate `digitizer review` lists for the disc.")
 @click.option("--pick", "picks", multiple=True, type=int, metavar="TITLE",
               help="Among a Blu-ray's decoys, the title that plays the film in its true order "
                    "(play them to tell); it is ripped, its rivals never are.")
 @json_option
 @pass_env
-def review_approve(env, fingerprint, movie, show, season, edition, extra_types, album, picks,
-                   as_array, table):
+def review_approve(env, fingerprint, movie, show, season, edition, extra_types, album,
+                   candidate, picks, as_array, table):
     """Give a disc its library name (or accept the suggestion with neither option) and
     insert its titles that were waiting.
 
@@ -289,6 +293,7 @@ def review_approve(env, fingerprint, movie, show, season, edition, extra_types, 
       digitizer review approve 0bff --movie "Alien (1979)" --extra-type 3=trailer
       digitizer review approve QVfTsQ --album "Some Artist - Some Album (1999)"
       digitizer review approve 9f2c41 --pick 800
+      digitizer review approve 0bff7fd7 --candidate 2
     """
     from digitizer import pipeline
 
@@ -305,9 +310,10 @@ def review_approve(env, fingerprint, movie, show, season, edition, extra_types, 
         pipeline.run_disc(cat, env.cfg, fp, emit=out.emit)
         out.close()
         return
-    if album and (movie or show):
-        raise click.UsageError("give --album, --movie or --show, not two of them")
+    if sum(map(bool, (album, movie or show, candidate))) > 1:
+        raise click.UsageError("give --album, --movie, --show or --candidate, not two of them")
     name = Name("album", album, source="review") if album else \
+        identity.candidate(cat, fp, candidate, season) if candidate is not None else \
         Name.from_options(movie, show, season, source="review", edition=edition)
     if name is None:
         known = Name.from_dict(cat.name(fp))
@@ -364,5 +370,8 @@ def _review_row(entry: dict) -> list[dict]:
         guess = entry["suggestion"]
         season = f", season {guess['season']}" if guess.get("season") is not None else ""
         what = f"{guess.get('name')} ({guess.get('kind')}{season})"
+        if entry.get("candidates"):
+            what += "; TMDb: " + ", ".join(f"{c['number']}. {c['name']} ({c['kind']})"
+                                           for c in entry["candidates"])
     return [dict(entry, fingerprint=entry["fingerprint"][:12], suggestion=what,
                  titles=" ".join(str(t) for t in entry["titles"]))]

@@ -62,9 +62,10 @@ LONGEST_SLOT = 4200.0
 JOIN_TOLERANCE = 0.5  # s between a chapter mark and where one played title ends
 # Without segments a sum of lengths is the only evidence. A play-all plays the same cells
 # as its titles, so the sum is exact but for each length's rounding to whole seconds
-# (MakeMKV, TheDiscDb): half a second a term. Anything looser admits coincidences such as
-# a double-length pilot as long as the next two episodes.
-ROUNDING = 0.5
+# (MakeMKV, TheDiscDb) and the moment a title's program chain may hold its last frame: a
+# second a term. Anything looser admits coincidences such as a double-length pilot 5 s
+# longer than the next two episodes.
+ROUNDING = 1.0
 # What a play-all may play beyond the titles it is made of: the black clips, logos and
 # bumpers authoring tools put between episodes (a few seconds each), never an episode.
 STRAY_SECONDS = 30.0

@@ -118,4 +118,22 @@ def apply(entry: dict, titles: list[dict]) -> int:
             t["episode_source"] = "thediscdb"
         if extra_type:
             t["extra_type"] = extra_type
+    _follow_labels(titles, {t.get("source_file") for t in titles} & set(by_source))
     return matched
+
+
+def _follow_labels(titles: list[dict], labelled: set) -> None:
+    """Of titles that play the same content, the record labels the one MakeMKV kept, which
+    need not be the one the rules kept (the lowest number): the labelled one is kept and
+    its unlabelled copies become its duplicates, so one episode is never ripped twice."""
+    def content(t):
+        return repr(t.get("segments")) if t.get("segments") else None
+
+    kept = {content(t): t for t in titles
+            if t.get("source_file") in labelled and content(t) and t["role"] != "duplicate"}
+    for t in titles:
+        same = kept.get(content(t))
+        if same is not None and t is not same and t.get("source_file") not in labelled:
+            t["role"], t["duplicate_of"] = "duplicate", same["title"]
+            for key in ("episode", "version_of"):
+                t.pop(key, None)

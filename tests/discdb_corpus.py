@@ -55,6 +55,13 @@ def as_titles(disc: dict) -> list[dict]:
             part = name.partition("(")[2].rstrip(")")
             number = number * 100 + int(part or 0) if ".mpls" in name else 10**8 + number
         t["title"] = number
+    # MakeMKV lists each angle of a DVD title as a title of its own with the same number;
+    # a scanner numbers the copies apart.
+    seen: set[int] = set()
+    for t in titles:
+        while t["title"] in seen:
+            t["title"] += 1000
+        seen.add(t["title"])
     return titles
 
 

@@ -94,3 +94,23 @@ def test_known_disc_is_inserted_with_the_records_names_and_no_review(tmp_path, e
     assert run("review").stdout.strip() == ""
     status = json.loads(run("status", "--json").stdout)
     assert status["review"] == [] and status["failed"] == []
+
+
+def test_a_record_that_labels_the_other_copy_keeps_that_one():
+    # Two playlists play one episode's clip; the rules keep the lower number, the record
+    # (made from MakeMKV, which kept the other) labels the higher: that one is ripped.
+    from digitizer import discdb, roles
+
+    titles = [{"title": n, "duration": d, "chapters": None, "segments": s, "size": 0,
+               "source_file": f"{n:05d}.mpls"}
+              for n, d, s in [(17, 1455.0, [[5, 0.0, 1455.0]]), (18, 1502.0, [[6, 0.0, 1502.0]]),
+                              (19, 1473.0, [[7, 0.0, 1473.0]]), (28, 1455.0, [[5, 0.0, 1455.0]])]]
+    roles.assign(titles, 10)
+    assert [t["role"] for t in titles] == ["episode", "episode", "episode", "duplicate"]
+    entry = {"titles": [{"source_file": "00028.mpls", "type": "Episode", "name": "Part 1",
+                         "season": 1, "episode": 1}]}
+    discdb.apply(entry, titles)
+    roles_by = {t["title"]: (t["role"], t.get("duplicate_of"), t.get("episode")) for t in titles}
+    assert roles_by[28] == ("episode", None, 1)
+    assert roles_by[17] == ("duplicate", 28, None)
+    assert roles_by[18][0] == roles_by[19][0] == "episode"

@@ -21,7 +21,13 @@ LIB = Path("/library")
                      "edition": "Director's Cut"}),
     (Name("movie", "Alien (1979)", edition="Extended Edition"),
      {"role": "main", "title": 4, "part": 1}, None, "other",
-     {"title": "Alien", "year": 1979, "type": "movie", "part": 1}),
+     # guessit reads "Extended Edition" as its edition Extended (and the word Edition as a
+     # release group, its reading of any "- X Edition" ending): the edition is there
+     {"title": "Alien", "year": 1979, "type": "movie", "edition": "Extended", "part": 1}),
+    (Name("movie", "Alien (1979)", edition="Director's Cut"),
+     {"role": "main", "title": 4, "part": 2}, None, "other",
+     {"title": "Alien", "year": 1979, "type": "movie", "edition": "Director's Cut",
+      "part": 2, "release_group": None}),
     # Extras are found by their folder; their names still carry the film's or show's.
     (Name("movie", "Film (2001)"), {"role": "extra", "title": 7, "label": "FILM"}, None,
      "featurette", {"title": "Film", "year": 2001}),

@@ -116,15 +116,6 @@ def test_interlaced_source_is_deinterlaced(run_cli):
     assert streams(probe(out), "video")[0].get("field_order") == "progressive"
 
 
-def test_hardware_preset_falls_back_with_a_notice(run_cli, movie_disc):
-    ripped = run_cli("rip", movie_disc.iso, "--title", "3").objects[0]
-    r = run_cli("transcode", ripped["path"], "--preset", "h264-vaapi")
-    assert r.code == 0, r
-    notices = [l for l in r.stderr.splitlines() if "notice" in l]
-    assert len(notices) == 1 and "vaapi unavailable" in notices[0]
-    assert streams(probe(r.objects[0]["path"]), "video")[0]["codec"] == "h264"
-
-
 def test_list_presets(run_cli):
     names = [o["preset"] for o in run_cli("transcode", "--list-presets").objects]
     assert {"h264", "hevc", "av1", "copy"} <= set(names)

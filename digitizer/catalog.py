@@ -114,10 +114,19 @@ def _m_service_answers(db: sqlite_utils.Database) -> None:
     db["discs"].add_column("candidates", str)
 
 
+def _m_failure_cause(db: sqlite_utils.Database) -> None:
+    # Why a failed step failed, as errors.cause_of judged the exception (disk, read,
+    # unreachable; NULL: it cannot go away by itself), and the exit code it means: what a
+    # retry and the last line of `watch --once` and `resume` go by, not the message's words.
+    db["steps"].add_column("cause", str)
+    db["steps"].add_column("exit_code", int)
+
+
 MIGRATIONS = [("0001_tables", _m1_tables), ("0002_step_chain", _m2_step_chain),
               ("i16_name_edition", _m_name_edition), ("i18_status_indexes", _m_status_indexes),
               ("i12_discdb_index", _m_discdb_index), ("i17_step_runner", _m_step_runner),
-              ("i25_service_answers", _m_service_answers)]
+              ("i25_service_answers", _m_service_answers),
+              ("i26_failure_cause", _m_failure_cause)]
 
 
 class Catalog:
@@ -380,12 +389,19 @@ class Catalog:
         rows = self.steps(fingerprint, kind=kind)
         return next((r for r in rows if r["title"] == title), None)
 
-    def set_step(self, fingerprint: str, title: int, kind: str, **fields) -> None:
-        """Set fields of a step (made by ensure_steps)."""
+    def set_step(self, fingerprint: str, title: int, kind: str, *, only_if: str | None = None,
+                 **fields) -> bool:
+        """Set fields of a step (made by ensure_steps); with `only_if`, only while the step
+        is still in that state (a compare-and-set: another process may have changed it
+        since it was read). Whether it was set."""
         fields["updated"] = now()
         sets = ", ".join(f"{k} = ?" for k in fields)
-        self.db.execute(f"UPDATE steps SET {sets} WHERE fingerprint = ? AND title = ? AND kind = ?",
-                        [*fields.values(), fingerprint, title, kind])
+        where = "fingerprint = ? AND title = ? AND kind = ?"
+        args = [*fields.values(), fingerprint, title, kind]
+        if only_if is not None:
+            where += " AND state = ?"
+            args.append(only_if)
+        return self.conn.execute(f"UPDATE steps SET {sets} WHERE {where}", args).rowcount > 0
 
     _RUNNABLE = (" AND (s.after IS NULL OR EXISTS (SELECT 1 FROM steps p"
                  " WHERE p.fingerprint = s.fingerprint AND p.title = s.title"
@@ -421,9 +437,42 @@ class Catalog:
             self.db.execute(
                 "UPDATE steps SET state = 'running', worker_pid = ?, worker_host = ?,"
                 " claimed_at = ?, heartbeat = ?, attempts = attempts + 1, error = NULL,"
-                " progress = 0, runner = NULL, updated = ? WHERE id = ? AND state = 'pending'",
+                " cause = NULL, exit_code = NULL, progress = 0, runner = NULL, updated = ?"
+                " WHERE id = ? AND state = 'pending'",
                 [pid, host, t, t, t, row["id"]])
         return self.db["steps"].get(row["id"])
+
+    def take(self, fingerprint: str, title: int, kind: str, *, redo_done: bool = False,
+             pid: int | None = None, host: str | None = None) -> tuple[dict, str | None]:
+        """Claim one given step in one transaction: (the claimed row, None), or (the row as
+        it is, why not): "running" while another worker holds it, "done" when it is done
+        and `redo_done` is not given (a plan made before another worker finished it).
+
+        A step run on a file a person hands over need not wait for its predecessor in the
+        catalog: the input file's own marker is what was checked, so the predecessor is
+        recorded done. Reading and claiming in one write transaction is what keeps two
+        processes from both taking a step they both saw pending, failed or done."""
+        pid = pid or os.getpid()
+        host = host or _hostname()
+        with self._tx():
+            row = self._rows("SELECT * FROM steps WHERE fingerprint = ? AND title = ? AND"
+                             " kind = ?", [fingerprint, title, kind])[0]
+            if row["state"] == "running":
+                return row, "running"
+            if row["state"] == "done" and not redo_done:
+                return row, "done"
+            t = now()
+            if row["after"] is not None:
+                self.conn.execute("UPDATE steps SET state = 'done', updated = ? WHERE"
+                                  " fingerprint = ? AND title = ? AND kind = ? AND"
+                                  " state != 'done'", [t, fingerprint, title, row["after"]])
+            self.conn.execute(
+                "UPDATE steps SET state = 'running', worker_pid = ?, worker_host = ?,"
+                " claimed_at = ?, heartbeat = ?, attempts = attempts + 1, error = NULL,"
+                " cause = NULL, exit_code = NULL, progress = 0, runner = NULL, updated = ?"
+                " WHERE id = ?", [pid, host, t, t, t, row["id"]])
+            claimed = self._rows("SELECT * FROM steps WHERE id = ?", [row["id"]])[0]
+        return claimed, None
 
     def has_queued_work(self) -> bool:
         """Is any following step running, or pending and runnable? (`watch --once` waits)"""
@@ -446,9 +495,13 @@ class Catalog:
         self.db["steps"].update(step_id, {"state": "done", "output": output, "progress": 1.0,
                                           "error": None, "worker_pid": None, "updated": now()})
 
-    def fail(self, step_id: int, error: str) -> None:
-        self.db["steps"].update(step_id, {"state": "failed", "error": error,
-                                          "worker_pid": None, "updated": now()})
+    def fail(self, step_id: int, error: str, cause: str | None = None,
+             exit_code: int | None = None) -> None:
+        """Record a failure with its cause (errors.cause_of: None when it cannot go away by
+        itself) and the exit code it means."""
+        self.db["steps"].update(step_id, {"state": "failed", "error": error, "cause": cause,
+                                          "exit_code": exit_code, "worker_pid": None,
+                                          "updated": now()})
 
     def release(self, step_id: int, state: str = "pending") -> None:
         self.db["steps"].update(step_id, {"state": state, "worker_pid": None,
@@ -485,6 +538,14 @@ class Catalog:
             " WHERE state = 'running' AND worker_pid = ? AND worker_host = ?",
             [now(), pid or os.getpid(), host or _hostname()])
         return cur.rowcount
+
+    def requeue(self, step_ids: list[int]) -> int:
+        """Failed steps back to pending (a retry), each only if it is still failed."""
+        n = 0
+        for step_id in step_ids:
+            n += self.conn.execute("UPDATE steps SET state = 'pending', updated = ? WHERE"
+                                   " id = ? AND state = 'failed'", [now(), step_id]).rowcount
+        return n
 
     def retry_failed(self, fingerprint: str | None = None) -> int:
         where, args = "state = 'failed'", []
@@ -562,7 +623,8 @@ class Catalog:
     def recent_steps(self, state: str, limit: int | None = None) -> list[dict]:
         """Steps in `state` (running, failed, review), the most recently changed first."""
         sql = ("SELECT s.fingerprint, s.title, s.kind, s.error, s.progress, s.worker_pid,"
-               " s.worker_host, s.runner, s.attempts, s.updated, d.label, d.identity_name FROM steps s"
+               " s.worker_host, s.runner, s.attempts, s.updated, s.cause, s.exit_code, d.label,"
+               " d.identity_name FROM steps s"
                " JOIN discs d ON d.fingerprint = s.fingerprint"
                " WHERE s.state = ? ORDER BY s.updated DESC")
         args: list = [state]
@@ -601,7 +663,7 @@ class Catalog:
         """Everything the markers can restore, in a stable order (for comparisons)."""
         skip = {"first_seen", "last_seen", "created", "updated", "id", "claimed_at",
                 "heartbeat", "attempts", "worker_pid", "worker_host", "error", "progress",
-                "runner", "candidates"}
+                "runner", "candidates", "cause", "exit_code"}
         out = {}
         for table, order in (("discs", "fingerprint"), ("titles", "fingerprint, title"),
                              ("steps", "fingerprint, title, kind")):

@@ -62,8 +62,9 @@ KEYS: dict[str, str] = {
     "cluster_paths": "where the workers see the shared folders: COORDINATOR_PREFIX="
                      "WORKER_PREFIX pairs separated by ; (empty: the same paths)",
     "poll_seconds": "drive polling interval of `watch`",
-    "retry_seconds": "first pause before `watch` retries a step that failed for a cause that "
-                     "may go away (disk full, read-only folder); doubles each time, up to 1 h",
+    "retry_seconds": "first pause before `watch` (running or --once) retries a step that "
+                     "failed for a cause that may go away (disk full or read-only, a read "
+                     "error); doubles each time, up to 1 h; a disc put back in is tried at once",
     "hook": "command run with each event as JSON on stdin (empty: none)",
     "webhook": "URL each event is POSTed to (empty: none)",
     "plex_url": "Plex server URL for library refresh (empty: none)",
@@ -231,11 +232,29 @@ def load(path: Path | None = None) -> Config:
             if key not in defaults:
                 raise UsageError(f"{path}: unknown key {key!r} (see `digitizer config show`)")
             values[key] = _coerce(key, value, defaults[key], str(path))
+    origin = {key: str(path) for key in values}
     for key, default in defaults.items():
         env = os.environ.get("DIGITIZER_" + key.upper())
         if env is not None:
             values[key] = _coerce(key, env, default)
+            origin[key] = "DIGITIZER_" + key.upper()
+    _check_names(values, presets, origin)
     return Config(values=values, path=path, presets=presets, sources=sources)
+
+
+def _check_names(values: dict, user_presets: dict, origin: dict) -> None:
+    """Values that name something are checked here, by every command (`config show` too):
+    a preset that does not exist would otherwise fail each transcode of an unattended run."""
+    from digitizer.presets import presets
+
+    known = presets(user_presets)  # the [presets.NAME] tables are checked on the way
+    for key in ("preset", "preset_uhd"):
+        name = values[key]
+        if key == "preset_uhd" and not name:
+            continue  # empty: 4K video takes `preset` too
+        if name not in known:
+            raise UsageError(f"{origin[key]}: {key}: unknown preset {name!r}; presets are "
+                             f"{', '.join(sorted(known))}")
 
 
 def default_toml() -> str:

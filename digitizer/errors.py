@@ -19,7 +19,7 @@ INTERRUPTED = 130  # SIGINT / SIGTERM: work stopped, state left consistent
 EXIT_CODES = {
     OK: "success (also: nothing to do)",
     ERROR: "error: a step failed (verification, conflict in the library, not enough space, "
-           "disk full, read-only library)",
+           "a disk full, read-only or gone, whichever program met it)",
     USAGE: "usage error: bad option or argument, malformed JSON input, bad config",
     TOOL: "an external tool is missing (the message names the package) or failed (its last "
           "error line)",
@@ -79,12 +79,25 @@ class VerificationFailed(DigitizerError):
     pass
 
 
-class NoSpace(DigitizerError):
+class DiskError(DigitizerError):
+    """A disk (staging, transcoded, library) is full, read-only or gone: not the tool's
+    fault, whoever reported it, and it may go away (space freed, the disk remounted)."""
+
+
+class NoSpace(DiskError):
     pass
 
 
 class Conflict(DigitizerError):
     pass
+
+
+class Busy(Conflict):
+    """Another live worker holds the step: nothing failed, the other one is doing it."""
+
+
+class AlreadyDone(Conflict):
+    """The step was finished by another worker after this one planned it."""
 
 
 class Interrupted(DigitizerError):
@@ -105,26 +118,79 @@ def describe_os_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-# Failures whose cause may go away by itself or by a person's hand (a full disk cleaned up,
-# a read-only or missing folder fixed, permissions given): a long-running `watch` retries
-# the step with a growing pause. Other failures (a bad file, a tool error) stay failed.
-_TRANSIENT = ("[Errno 28]", "[Errno 30]", "[Errno 13]", "[Errno 1]", "[Errno 2]",
-              "[Errno 20]", "[Errno 122]", "not enough space", "disk full")
+# Failures whose cause may go away by itself or by a person's hand are retried: a disk
+# that is full, read-only or gone (space freed, the disk remounted), permissions given, a
+# scratch the disc was cleaned of, a worker or service that was not there. Each failure is
+# judged by what happened (the exception, its errno, the errno text a tool printed), not by
+# who reported it; the catalog keeps the cause with the failed step.
+import errno as _errno
+import os as _os
+
+DISK_ERRNOS = (_errno.ENOSPC, _errno.EROFS, _errno.EDQUOT, _errno.EACCES, _errno.EPERM,
+               _errno.ENOENT, _errno.ENOTDIR, _errno.ESTALE, _errno.ENOTCONN)
+# What a tool prints when the disk it writes is full, read-only or gone: strerror texts
+# (ffmpeg's "No space left on device"). Not "No such file or directory": from a tool that
+# is as often a wrong input path, which no retry mends.
+_DISK_TEXTS = tuple(_os.strerror(e) for e in (_errno.ENOSPC, _errno.EROFS, _errno.EDQUOT,
+                                              _errno.ESTALE, _errno.ENOTCONN)) + \
+    ("not enough space", "disk full")
+# The exit code each cause means (README's table): a disk is an error (1), a read error
+# the source's (4), an unreachable worker or service the cluster's (5).
+CAUSE_EXIT = {"disk": ERROR, "read": SOURCE, "unreachable": CLUSTER}
 
 
-def transient(error: str | None) -> bool:
-    return bool(error) and any(mark in error for mark in _TRANSIENT)
+def disk_failure(text: str | None) -> bool:
+    """Does a tool's error line say a disk is full, read-only or gone?"""
+    return bool(text) and any(mark in text for mark in _DISK_TEXTS)
+
+
+def cause_of(exc: BaseException) -> str | None:
+    """"disk", "read" or "unreachable" for a failure that may go away, None for one that
+    cannot go away by itself (bad input, a missing or failing tool, a rejected name)."""
+    if isinstance(exc, (DiskError, PermissionError)):
+        return "disk"
+    if isinstance(exc, DamagedRead):
+        return "read"  # a scratch may be cleaned; a retry reads only what is missing
+    if isinstance(exc, ClusterUnavailable):
+        return "unreachable"
+    if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+        return "disk"
+    if isinstance(exc, ToolFailed) and disk_failure(exc.message):
+        return "disk"
+    return None
+
+
+def exit_code_of(exc: BaseException) -> int:
+    return getattr(exc, "exit_code", ERROR)
+
+
+def transient(error: str | None, cause: str | None = None) -> bool:
+    """Whether a recorded failure is retried: by its cause, or for a step failed before
+    causes were recorded, by the errno or errno text its message holds."""
+    if cause:
+        return cause in CAUSE_EXIT
+    return bool(error) and (disk_failure(error) or
+                            any(f"[Errno {e}]" in error for e in DISK_ERRNOS))
 
 
 def retry_wait(attempts: int | None, base: float) -> float:
-    """Seconds a running `watch` waits before it retries a transient failure: `base`,
-    doubling with each attempt, at most an hour (watch retries, status says when)."""
+    """Seconds after a failure that may go away before `watch` (running or --once) tries the
+    step again: `base`, doubling with each attempt, at most an hour (status says when). A
+    disc put back in the drive, or named to `resume`, is due at once."""
     return min(base * 2 ** max((attempts or 1) - 1, 0), 3600)
+
+
+def retry_at(step: dict, base: float) -> float:
+    """When a failed step (a catalog row) whose cause may go away is due again."""
+    return (step.get("updated") or 0) + retry_wait(step.get("attempts"), base)
 
 
 def warn(message: str, kind: str = "warning") -> None:
     """A one-line warning or notice on stderr: work goes on."""
     import sys
 
-    sys.stderr.write(f"digitizer: {kind}: {message}\n")
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(f"digitizer: {kind}: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # stderr gone (its reader left): the work goes on

@@ -71,6 +71,33 @@ def read_inputs(args: Iterable[str]) -> tuple[list[str], list[dict]]:
     return plain, objects
 
 
+def write_out(stream, text: str) -> bool:
+    """Write results to stdout; False once it is gone. Output is a side channel: a reader
+    that went away (`digitizer watch --once | head -1`) or a full disk under a redirect
+    never fails the work. From then on stdout goes to /dev/null, so nothing (not even
+    Python's flush at exit) writes to it again, as `git log | head` behaves."""
+    if getattr(stream, "_digitizer_gone", False):
+        return False
+    try:
+        stream.write(text)
+        stream.flush()
+        return True
+    except (BrokenPipeError, OSError, ValueError):
+        import os
+
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        try:
+            stream._digitizer_gone = True
+        except AttributeError:
+            pass
+        return False
+
+
 class Output:
     """Writes results as they come (NDJSON) or collected into one array (--json)."""
 
@@ -83,8 +110,7 @@ class Output:
         if self.as_array:
             self.items.append(obj)
         else:
-            self.stream.write(json.dumps(obj, ensure_ascii=False, sort_keys=False) + "\n")
-            self.stream.flush()
+            write_out(self.stream, json.dumps(obj, ensure_ascii=False, sort_keys=False) + "\n")
 
     def emit_all(self, objs: Iterable[dict]) -> None:
         for obj in objs:
@@ -92,8 +118,7 @@ class Output:
 
     def close(self) -> None:
         if self.as_array:
-            self.stream.write(json.dumps(self.items, ensure_ascii=False, indent=2) + "\n")
-            self.stream.flush()
+            write_out(self.stream, json.dumps(self.items, ensure_ascii=False, indent=2) + "\n")
 
 
 def iter_lines(objs: Iterable[dict]) -> Iterator[str]:

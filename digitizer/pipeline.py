@@ -10,11 +10,13 @@ catalog is brought in line with what the files say, never the other way round.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from digitizer import formats, identity, markers, roles
-from digitizer.errors import (ERROR, ClusterUnavailable, Conflict, DamagedRead, Interrupted,
-                              SourceError, UsageError, describe_os_error)
+from digitizer.errors import (ERROR, AlreadyDone, Busy, ClusterUnavailable, Conflict,
+                              DamagedRead, Interrupted, SourceError, UsageError, cause_of,
+                              describe_os_error, retry_at, transient)
 from digitizer.names import Name
 from digitizer.steps import insert, rip, transcode
 
@@ -87,6 +89,10 @@ def plan(catalog, cfg, fingerprint: str, only: list[int] | None = None) -> list[
     fmt = format_of_disc(catalog, fingerprint)
     chain = fmt.STEPS
     markers.sweep(folder)  # the disc marker's own temporaries, if a writer was killed
+    # The catalog is read before the files: a step is recorded done only after its file
+    # and marker are complete, so a step seen done here whose file does not verify below
+    # really lost it (not just finished by another worker between the two looks).
+    before = {(s["title"], s["kind"]): s["state"] for s in catalog.steps(fingerprint)}
     rows = []
     for title in marker.get("selected") or []:
         if only is not None and title not in only:
@@ -99,7 +105,7 @@ def plan(catalog, cfg, fingerprint: str, only: list[int] | None = None) -> list[
                 row.update(next=chain[i + 1] if i + 1 < len(chain) else "done",
                            path=str(found))
                 break
-        _sync(catalog, fingerprint, title, row["next"], chain)
+        _sync(catalog, fingerprint, title, row["next"], chain, before)
         _sweep(catalog, cfg, fmt, folder, fingerprint, title)
         for kind in chain:
             step = catalog.step(fingerprint, title, kind)
@@ -130,16 +136,18 @@ def _sweep(catalog, cfg, fmt, folder: Path, fingerprint: str, title: int) -> Non
         path.unlink(missing_ok=True)
 
 
-def _sync(catalog, fingerprint: str, title: int, next_step: str, chain) -> None:
+def _sync(catalog, fingerprint: str, title: int, next_step: str, chain, before: dict) -> None:
     catalog.ensure_steps(fingerprint, title, chain)
     reached = chain.index(next_step) if next_step != "done" else len(chain)
     for i, kind in enumerate(chain):
         step = catalog.step(fingerprint, title, kind)
         if i < reached and step["state"] != "done":
             catalog.set_step(fingerprint, title, kind, state="done", error=None)
-        elif i >= reached and step["state"] == "done":
-            # The catalog said done but the file is gone or does not verify: redo it.
-            catalog.set_step(fingerprint, title, kind, state="pending", output=None)
+        elif i >= reached and before.get((title, kind)) == "done":
+            # The catalog said done before the files were looked at, and the file is gone
+            # or does not verify: redo it (unless someone changed the step since).
+            catalog.set_step(fingerprint, title, kind, only_if="done", state="pending",
+                             output=None)
 
 
 def source_for(catalog, fingerprint: str, given: str | None = None) -> str | None:
@@ -179,12 +187,67 @@ def reset_title(catalog, cfg, fingerprint: str, title: int) -> list[str]:
     return removed
 
 
+def requeue_retryable(catalog, cfg, fingerprint: str | None = None, *, due_only: bool,
+                      readable: bool = True) -> list[dict]:
+    """Failed steps whose cause may have gone (errors.cause_of) back to pending: every one
+    (the disc was put back in, or named to `resume`), or with `due_only` those whose
+    back-off has passed. A first step (the one that reads the disc: read errors, a full
+    staging disk) only while the disc can be read (`readable`), or it would wait pending
+    for a disc that is not there. Failures that cannot go away stay failed."""
+    now = time.time()
+    out = []
+    for step in catalog.steps(fingerprint, state="failed"):
+        if not transient(step["error"], step["cause"]):
+            continue
+        if step["after"] is None and not readable:
+            continue
+        if due_only and now < retry_at(step, cfg.retry_seconds):
+            continue
+        if catalog.requeue([step["id"]]):
+            catalog.add_event("step_retry", step["fingerprint"], step["title"],
+                              step=step["kind"], attempts=step["attempts"],
+                              error=step["error"], cause=step["cause"])
+            out.append(step)
+    return out
+
+
+def failed_summary(catalog, cfg, fingerprints) -> list[tuple[str, int]]:
+    """One line per disc that still has failed steps, with the exit code it means: the
+    step, its cause, when it is tried again and the command that tries it now."""
+    from datetime import datetime
+
+    out = []
+    for fp in dict.fromkeys(fingerprints):
+        failed = catalog.steps(fp, state="failed")
+        if not failed:
+            continue
+        first = failed[0]
+        label = (catalog.disc(fp) or {}).get("label")
+        more = f" (and {len(failed) - 1} more failed step(s))" if len(failed) > 1 else ""
+        retried = transient(first["error"], first["cause"])
+        when = ""
+        if retried:
+            at = datetime.fromtimestamp(retry_at(first, cfg.retry_seconds))
+            when = f"; tried again by `digitizer watch` after {at:%H:%M:%S} or when the " \
+                   f"disc is put back in"
+        line = (f"disc {fp[:12]}" + (f" ({label})" if label else "") +
+                f": title {first['title']} {first['kind']} failed: {first['error']}{more}"
+                f"{when}; `digitizer resume --retry {fp}` tries it now")
+        out.append((line, max(s["exit_code"] or ERROR for s in failed)))
+    return out
+
+
 def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,
-             name: Name | None = None, retry: bool = False, emit=None, do_rip: bool = True,
-             do_rest: bool = True) -> list[dict]:
-    """Bring every selected title of a disc as far as it can go now."""
-    if retry:
+             name: Name | None = None, retry: bool | str = False, emit=None,
+             do_rip: bool = True, do_rest: bool = True) -> list[dict]:
+    """Bring every selected title of a disc as far as it can go now. `retry`: True (every
+    failed step), "now" (those whose cause may have gone: the disc is here, a person asked),
+    "due" (those of them whose back-off has passed), False (none)."""
+    if retry is True:
         catalog.retry_failed(fingerprint)
+    elif retry:
+        requeue_retryable(catalog, cfg, fingerprint, due_only=retry == "due",
+                          readable=source_for(catalog, fingerprint, source) is not None)
     ensure_selection(catalog, fingerprint)
     rows = plan(catalog, cfg, fingerprint)
     folder, marker = disc_marker(catalog, fingerprint)
@@ -206,7 +269,8 @@ def run_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,
                     "folder": str(folder), "titles": list(titles.values()),
                     "disc_type": marker.get("disc_type")}
             try:
-                rip.rip_disc(scan, catalog, cfg, numbers=[r["title"] for r in needs_rip])
+                rip.rip_disc(scan, catalog, cfg, numbers=[r["title"] for r in needs_rip],
+                             redo_done=False)
             except DamagedRead as exc:
                 held = exc
             rows = plan(catalog, cfg, fingerprint)
@@ -306,7 +370,8 @@ def pick_decoys(catalog, fingerprint: str, numbers: list[int]) -> None:
 
 
 def resume_disc(catalog, cfg, fingerprint: str, *, source: str | None = None,
-                name: Name | None = None, retry: bool = False, emit=None) -> list[dict]:
+                name: Name | None = None, retry: bool | str = "now",
+                emit=None) -> list[dict]:
     """`resume` of one disc: from its files and markers; a disc given by its source that
     was never scanned (killed before the catalog knew it) is digitized from the start."""
     known = (catalog.disc(fingerprint) or {}).get("folder") and \
@@ -332,18 +397,37 @@ def advance(catalog, cfg, row: dict, name: Name) -> dict:
     """Run the title's following steps (all but the first, which reads the disc) as far as
     its state allows: each step's output is the next one's input."""
     blocked = {k for k, v in row.get("blocked", {}).items() if v["state"] != "review"}
+    looks = 0
     try:
         while row["next"] in FOLLOWING and row["next"] not in blocked:
-            FOLLOWING[row["next"]](catalog, cfg, row, name)
+            try:
+                FOLLOWING[row["next"]](catalog, cfg, row, name)
+            except (AlreadyDone, UsageError) as exc:
+                if isinstance(exc, UsageError) and Path(row["path"] or "").exists():
+                    raise
+                # Another worker did it since the plan was made (or took the input on, to
+                # the library): plan again from the files (a few times at most: each look
+                # finds the title further along).
+                looks += 1
+                fresh = next(iter(plan(catalog, cfg, row["fingerprint"], only=[row["title"]])),
+                             None)
+                if fresh is None or looks > 3:
+                    break
+                row.update(next=fresh["next"], path=fresh["path"])
+                blocked = {k for k, v in fresh.get("blocked", {}).items()
+                           if v["state"] != "review"}
+                continue
             if row["next"] in ("review", "failed"):
                 break
     except (Interrupted, ClusterUnavailable):
         raise  # nothing failed: the step is pending again, and the caller stops
+    except Busy as exc:
+        row["waiting"] = str(exc)  # nothing failed: another live worker is doing it
     except Conflict as exc:
         row.update(error=str(exc), exit_code=exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the step recorded it; the row reports it
         row.update(error=describe_os_error(exc), next="failed",
-                   exit_code=getattr(exc, "exit_code", ERROR))
+                   exit_code=getattr(exc, "exit_code", ERROR), cause=cause_of(exc))
     return row
 
 
@@ -398,7 +482,7 @@ def advance_all(catalog, cfg, rows: list[dict], name: Name, emit=None) -> list[d
 
 
 def _transcode(catalog, cfg, row: dict, name: Name) -> None:
-    done = transcode.transcode(row["path"], catalog, cfg)
+    done = transcode.transcode(row["path"], catalog, cfg, redo_done=False)
     chain = format_of_disc(catalog, row["fingerprint"]).STEPS
     row.update(next=_after(chain, "transcode"), path=done["path"])
 
@@ -415,7 +499,8 @@ def _insert(catalog, cfg, row: dict, name: Name) -> None:
     done = insert.insert_file(row["path"], catalog, library=fmt.library_root(cfg),
                               name=name if fmt.NEEDS_NAME else None,
                               mode=cfg.insert_mode,
-                              ownership=insert.Ownership.from_config(cfg), ffmpeg=cfg.ffmpeg)
+                              ownership=insert.Ownership.from_config(cfg), ffmpeg=cfg.ffmpeg,
+                              redo_done=False)
     row.update(next=_after(fmt.STEPS, "insert"), path=done["path"])
 
 
@@ -460,14 +545,18 @@ def resolve_targets(catalog, targets: list[str]) -> list[tuple[str, str | None]]
 
 
 def digitize(source: str, catalog, cfg, *, name: Name | None = None, emit=None,
-             do_rest: bool = True) -> list[dict]:
+             do_rest: bool = True, touched: set | None = None) -> list[dict]:
     """A disc from a source, start to finish: a known disc resumes where it stopped (and is
-    never ripped twice); a new one is scanned, its default titles selected and ripped."""
+    never ripped twice); a new one is scanned, its default titles selected and ripped. The
+    disc is here: its failures that may have gone are tried again at once. Its fingerprint
+    goes into `touched`."""
     from digitizer.steps.fingerprint import read_ids
     from digitizer.steps.scan import scan_disc
 
     seen = read_ids(source)
     fp = seen["fingerprint"]
+    if touched is not None:
+        touched.add(fp)
     folder_marker = None
     if catalog.disc(fp):
         try:
@@ -482,4 +571,5 @@ def digitize(source: str, catalog, cfg, *, name: Name | None = None, emit=None,
     name = identity.resolve(catalog, cfg, fp, folder_marker.get("label"),
                             folder_marker.get("titles") or [], given=name,
                             seen_as=seen["label"])
-    return run_disc(catalog, cfg, fp, source=source, name=name, emit=emit, do_rest=do_rest)
+    return run_disc(catalog, cfg, fp, source=source, name=name, emit=emit, do_rest=do_rest,
+                    retry="now")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from digitizer import drives
-from digitizer.errors import retry_wait, transient
+from digitizer.errors import retry_at, transient
 
 
 def collect(catalog, limit: int | None = 20, retry_seconds: float = 60) -> dict:
@@ -41,11 +41,12 @@ def collect(catalog, limit: int | None = 20, retry_seconds: float = 60) -> dict:
     running = [dict(item(r), progress=r["progress"],
                     worker=f"{r['worker_host']}:{r['worker_pid']}", runner=r["runner"])
                for r in catalog.recent_steps("running", limit)]
-    # retry_at: when a running watch tries the step again (its cause may have gone), None
-    # when it stays failed until a person acts (digitizer resume --retry).
-    failed = [dict(item(r), error=r["error"],
-                   retry_at=round((r["updated"] or 0) + retry_wait(r["attempts"], retry_seconds))
-                   if transient(r["error"]) else None)
+    # retry_at: when watch (running, or the next --once) tries the step again (its cause
+    # may have gone: cause says which), None when it stays failed until a person acts
+    # (digitizer resume --retry).
+    failed = [dict(item(r), error=r["error"], cause=r["cause"],
+                   retry_at=round(retry_at(r, retry_seconds))
+                   if transient(r["error"], r["cause"]) else None)
               for r in catalog.recent_steps("failed", limit)]
     review = [dict(item(r), suggestion=r["identity_name"], label=r["label"])
               for r in catalog.recent_steps("review", limit)]

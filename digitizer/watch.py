@@ -20,7 +20,7 @@ from digitizer import drives, identity, notify, pipeline
 from digitizer.catalog import Catalog, open_catalog
 from digitizer.cluster import Cluster
 from digitizer.errors import (ERROR, ClusterUnavailable, Conflict, DigitizerError,
-                              Interrupted, describe_os_error, retry_wait, transient, warn)
+                              Interrupted, describe_os_error, retry_at, transient, warn)
 from digitizer.names import Name, label_slug
 from digitizer.steps import claim
 
@@ -64,6 +64,7 @@ class Watcher:
         self.seen: dict[str, str] = {}  # source -> last status, to act on changes only
         self.failures: list[int] = []  # exit codes of what failed, for `watch --once`
         self._failures_lock = threading.Lock()
+        self.touched: set[str] = set()  # discs this run handled: --once names what waits
 
     def cluster_gone(self, exc: ClusterUnavailable) -> None:
         """The scheduler went away: stop claiming; the first worker to see it says so."""
@@ -74,11 +75,11 @@ class Watcher:
         if first:
             warn(str(exc), "error")
 
-    def failed(self, code: int, message: str) -> None:
+    def failed(self, code: int, message: str, kind: str = "warning") -> None:
         """Count a failure (its exit code decides watch's) and say it on one line."""
         with self._failures_lock:
             self.failures.append(code)
-        warn(message)
+        warn(message, kind)
 
     # -- signals ----------------------------------------------------------------------
     def _on_signal(self, signum, frame):
@@ -100,7 +101,7 @@ class Watcher:
                 if status not in ("disc", "not_a_drive", "no_info"):
                     return
             for row in pipeline.digitize(source, catalog, self.cfg, do_rest=False,
-                                         name=self.name):
+                                         name=self.name, touched=self.touched):
                 self.emit(row)
         except Conflict as exc:
             warn(f"{source}: {exc}", "notice")
@@ -148,10 +149,13 @@ class Watcher:
         False when there was none."""
         catalog.release_stale()
         step = catalog.claim(following=True)
-        if step is not None:
-            fp, title, kind = step["fingerprint"], step["title"], step["kind"]
-            result = None
-            try:
+        if step is None:
+            return False
+        fp, title, kind = step["fingerprint"], step["title"], step["kind"]
+        self.touched.add(fp)
+        result = None
+        try:
+            with claim.handing(step["id"]):
                 folder, marker = pipeline.disc_marker(catalog, fp)
                 name = identity.resolve(catalog, self.cfg, fp, marker.get("label"),
                                         marker.get("titles") or [], given=self.name)
@@ -163,49 +167,60 @@ class Watcher:
                     catalog.finish(step["id"], row["path"])
                     return True
                 result = pipeline.advance(catalog, self.cfg, row, name)
-                self.emit(result)
-                pipeline.announce_if_done(catalog, fp)
-            except Interrupted:
-                catalog.release(step["id"])
-                raise
-            except ClusterUnavailable as exc:
-                # Every step would meet the same: stop the watch, say it once.
-                catalog.release(step["id"])
-                self.cluster_gone(exc)
-                return True
-            except Exception as exc:  # noqa: BLE001 - a worker must survive any failure
-                # Whatever went wrong (a bug included) is recorded on the step and counted,
-                # and the worker goes on with the next step.
-                why = str(exc) if isinstance(exc, DigitizerError) else describe_os_error(exc)
-                catalog.fail(step["id"], why)
-                catalog.add_event("step_failed", fp, title, step=kind, error=why)
-                result = {"error": why, "exit_code": getattr(exc, "exit_code", ERROR)}
-            finally:
-                current = catalog.step(fp, title, kind)
-                if current and current["state"] == "running" and \
-                        current["worker_pid"] == os.getpid():
-                    catalog.release(current["id"])
-            if result and result.get("error") and result.get("next") != "review":
-                self.failed(result.get("exit_code") or ERROR,
-                            f"title {title} of {fp[:12]}: {result['error']}")
+            pipeline.announce_if_done(catalog, fp)
+        except Interrupted:
+            catalog.release(step["id"])
+            raise
+        except ClusterUnavailable as exc:
+            # Every step would meet the same: stop the watch, say it once.
+            catalog.release(step["id"])
+            self.cluster_gone(exc)
             return True
-        return False
+        except Exception as exc:  # noqa: BLE001 - a worker must survive any failure
+            # Whatever went wrong (a bug included) is recorded on the step and counted,
+            # and the worker goes on with the next step.
+            why = claim.record_failure(catalog, step, exc)
+            result = {"error": why, "exit_code": getattr(exc, "exit_code", ERROR)}
+        finally:
+            current = catalog.step(fp, title, kind)
+            if current and current["state"] == "running" and \
+                    current["worker_pid"] == os.getpid() and current["id"] == step["id"] \
+                    and result is not None and result.get("next") == "failed":
+                # It failed before its step function claimed it (a preset that does not
+                # exist, a file that is gone): failed, never pending again, or this worker
+                # would claim it again at once, and again.
+                catalog.fail(step["id"], result.get("error") or "failed", result.get("cause"),
+                             result.get("exit_code") or ERROR)
+                catalog.add_event("step_failed", fp, title, step=kind,
+                                  error=result.get("error"), cause=result.get("cause"))
+            elif current and current["state"] == "running" and \
+                    current["worker_pid"] == os.getpid() and current["id"] == step["id"]:
+                catalog.release(current["id"])
+        if result is not None:
+            # Output is a side channel: a reader that went away never fails a step.
+            self.emit(result)
+        if result and result.get("error") and result.get("next") != "review":
+            self.failed(result.get("exit_code") or ERROR,
+                        f"title {title} of {fp[:12]}: {result['error']}")
+        return True
 
-    def retry_transient(self, catalog: Catalog) -> None:
-        """A long-running watch re-queues steps that failed for a cause that may have gone
-        (disk full, read-only or missing folder, permissions), with a growing pause."""
-        base = self.cfg.retry_seconds
+    def retry_due(self, catalog: Catalog) -> None:
+        """Steps that failed for a cause that may have gone (a full, read-only or missing
+        disk, a read error, an unreachable worker) are tried again once their back-off is
+        due: the following steps by the queue, a first step by reading its disc again when
+        it is in a drive (or its image is there)."""
+        pipeline.requeue_retryable(catalog, self.cfg, due_only=True, readable=False)
         now = time.time()
-        for step in catalog.steps(state="failed"):
-            if not transient(step.get("error")):
-                continue
-            wait = retry_wait(step["attempts"], base)
-            if now - (step["updated"] or 0) >= wait:
-                catalog.set_step(step["fingerprint"], step["title"], step["kind"],
-                                 state="pending")
-                catalog.add_event("step_retry", step["fingerprint"], step["title"],
-                                  step=step["kind"], attempts=step["attempts"],
-                                  waited=round(wait, 1), error=step["error"])
+        firsts = {s["fingerprint"] for s in catalog.steps(state="failed")
+                  if s["after"] is None and transient(s["error"], s["cause"])
+                  and now >= retry_at(s, self.cfg.retry_seconds)}
+        for fp in sorted(firsts):
+            if self.stop.is_set():
+                return
+            source = pipeline.source_for(catalog, fp)
+            if source is not None:
+                self.seen[source] = "disc"  # handled now: not again by this poll
+                self.handle(catalog, source)
 
     # -- main loop --------------------------------------------------------------------
     def run(self) -> int:
@@ -226,6 +241,10 @@ class Watcher:
                     signal.signal(s, handler)
                 raise
         self.ripping.set()
+        if self.once:
+            # A cron `watch --once`: what is due of the queue is tried again now, with the
+            # discs it finds (each of those at once: the disc is there).
+            self.retry_due(catalog)
         threads = [threading.Thread(target=self._work_guarded, daemon=True,
                                     name=f"worker-{n}") for n in range(self.workers)]
         for t in threads:
@@ -235,7 +254,7 @@ class Watcher:
                 self.poll(catalog)
                 if self.once:
                     break
-                self.retry_transient(catalog)
+                self.retry_due(catalog)
                 self.stop.wait(self.cfg.poll_seconds)
             self.ripping.clear()
             while any(t.is_alive() for t in threads):
@@ -258,9 +277,17 @@ class Watcher:
         finally:
             for s, handler in old.items():
                 signal.signal(s, handler)
-            catalog.close()
             if cluster is not None:
                 Cluster.close_all()
+        try:
+            if self.once:
+                # Never exit 0 over unfinished work: each disc of this run that still has a
+                # failed step gets one line saying what, why, and how it is tried again.
+                for line, code in pipeline.failed_summary(catalog, self.cfg,
+                                                          sorted(self.touched)):
+                    self.failed(code, line, "error")
+        finally:
+            catalog.close()
         return max(self.failures, default=0)
 
     def _work_guarded(self):

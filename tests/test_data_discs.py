@@ -92,8 +92,10 @@ def test_unreadable_sectors_are_held_back_then_retried_after_cleaning(tmp_path, 
                      "EIO_START": str(BAD[0]), "EIO_END": str(BAD[1])}
         done = run(home, "watch", "--once", device, **scratched)
         assert done.returncode == 4, done.stderr
-        [line] = [x for x in done.stderr.splitlines() if "unreadable" in x]
+        # the failure as it happened, then the disc's line: what waits, what retries it
+        line, disc = [x for x in done.stderr.splitlines() if "unreadable" in x]
         assert "unreadable sectors 1024-1055 (32 sectors)" in line
+        assert disc.startswith("digitizer: error: disc ") and "resume --retry" in disc
         assert images(home) == []  # nothing half-read is ever filed
         staged = list((home / "data" / "staging").rglob("title_01.iso.part*"))
         assert sorted(p.name for p in staged) == ["title_01.iso.part", "title_01.iso.part.map"]

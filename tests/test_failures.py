@@ -38,7 +38,10 @@ def test_a_failed_insert_is_counted_and_a_running_watch_retries_it(tmp_path, mov
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and "Exception in thread" not in done.stderr
     failed = [line for line in done.stderr.splitlines() if "Not a directory" in line]
-    assert len(failed) == 4 and all(line.startswith("digitizer: ") for line in failed)
+    assert len(failed) == 5 and all(line.startswith("digitizer: ") for line in failed)
+    # four as they failed, then one for the disc: what waits, and the command that retries
+    [disc] = [line for line in failed if line.startswith("digitizer: error: disc ")]
+    assert "(and 3 more failed step(s))" in disc and "`digitizer resume --retry " in disc
     status = json.loads(run(home, "status", "--json", DIGITIZER_LIBRARY=str(lib)).stdout)
     assert len(status["failed"]) == 4 and all("Not a directory" in f["error"]
                                               for f in status["failed"])
@@ -49,7 +52,7 @@ def test_a_failed_insert_is_counted_and_a_running_watch_retries_it(tmp_path, mov
     # resume says the same with its exit code: tried again, failed again
     again = run(home, "resume", "--retry", "--movie", MOVIE, check=False,
                 DIGITIZER_PRESET="copy", DIGITIZER_LIBRARY=str(lib))
-    assert again.returncode == 1 and again.stderr.count("Not a directory") == 4, again.stderr
+    assert again.returncode == 1 and again.stderr.count("Not a directory") == 5, again.stderr
     assert "Traceback" not in again.stderr
     assert {s["kind"]: s["state"] for s in catalog(home).steps()}["transcode"] == "done"
     # A long-running watch keeps going and retries once the cause has gone.

@@ -140,13 +140,18 @@ class LiveTable:
         self.started = False
 
     def emit(self, obj: dict) -> None:
+        from digitizer.jsonio import write_out
+
+        lines = []
         if not self.started:
             self.started = True
-            click.echo(_style("  ".join(c.upper().ljust(w) for c, w in self.columns.items())
-                              .rstrip(), bold=True))
+            lines.append(_style("  ".join(c.upper().ljust(w) for c, w in self.columns.items())
+                                .rstrip(), bold=True))
         for r in self.rows(obj):
-            click.echo("  ".join(_cell(r.get(c)).ljust(w)
-                                 for c, w in self.columns.items()).rstrip())
+            lines.append("  ".join(_cell(r.get(c)).ljust(w)
+                                   for c, w in self.columns.items()).rstrip())
+        # A terminal closed or a pipe whose reader left: the work goes on.
+        write_out(sys.stdout, "".join(line + "\n" for line in lines))
 
     def emit_all(self, objs) -> None:
         for obj in objs:

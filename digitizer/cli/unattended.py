@@ -19,7 +19,9 @@ from digitizer.names import EXTRA_TYPES
 @click.option("--dry-run", is_flag=True, help="Print the plan, change nothing.")
 @click.option("--reset", "reset_title", type=int, metavar="TITLE",
               help="Delete this title's outputs and state so it starts over.")
-@click.option("--retry", is_flag=True, help="Re-queue failed steps first.")
+@click.option("--retry", is_flag=True,
+              help="Re-queue every failed step first, also those whose cause cannot go away "
+                   "by itself (without it: those whose cause may have gone).")
 @click.option("--dismiss", is_flag=True, help="Drop failed steps instead of running anything.")
 @cluster_option
 @name_options
@@ -31,7 +33,9 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
     an inserted file that verifies is done, a verified transcode needs only insert, a
     verified rip needs transcode and insert, anything else is ripped again (which needs
     the disc). TARGETS are fingerprints (or prefixes), drives or images; none means every
-    unfinished disc in the catalog.
+    unfinished disc in the catalog. Steps that failed for a cause that may have gone (a
+    disk full, read-only or gone, a read error) are tried again; a disc that still has a
+    failed step gets one line and a non-zero exit.
 
     \b
     Example:
@@ -82,14 +86,19 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
                     cat.retry_failed(fp)
                 plan_out.emit_all(pipeline.plan(cat, env.cfg, fp))
                 continue
-            pipeline.resume_disc(cat, env.cfg, fp, source=source, name=name, retry=retry,
-                                 emit=emit)
+            pipeline.resume_disc(cat, env.cfg, fp, source=source, name=name,
+                                 retry=True if retry else "now", emit=emit)
         except DigitizerError as exc:
             click.echo(f"digitizer: {exc.message}", err=True)
             failures.append(exc.exit_code)
             if isinstance(exc, ClusterUnavailable):
                 break  # every other disc would meet the same
     out.close()
+    if not dry_run:
+        # Never exit 0 over unfinished work: a line for each disc still failed.
+        for line, code in pipeline.failed_summary(cat, env.cfg, [fp for fp, _ in pairs]):
+            click.echo(f"digitizer: {line}", err=True)
+            failures.append(code)
     if failures:
         sys.exit(max(failures))
 
@@ -121,8 +130,10 @@ def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as
     fingerprinted; a known one resumes and is never ripped twice; a new one is scanned,
     its main title and extras ripped, and the drive ejected. Transcode and insert run
     from the queue meanwhile. Discs named only by a guess from their label wait in
-    `digitizer review` before insert. SIGTERM/SIGINT stop cleanly. The units printed
-    start this very program (its path as it was run).
+    `digitizer review` before insert. A step that failed for a cause that may go away (a
+    disk full or read-only, a read error) is tried again after `retry_seconds` (doubling),
+    and at once when its disc is put back in. SIGTERM/SIGINT stop cleanly. The units
+    printed start this very program (its path as it was run).
 
     \b
     Example:

@@ -14,16 +14,31 @@ import socket
 import threading
 from contextlib import contextmanager
 
-from digitizer.errors import (ClusterUnavailable, Conflict, DigitizerError, Interrupted,
-                              describe_os_error)
+from digitizer.errors import (AlreadyDone, Busy, ClusterUnavailable, DigitizerError,
+                              Interrupted, cause_of, describe_os_error, exit_code_of)
 
 # Set by `watch` on SIGTERM/SIGINT: a step whose tool dies because we stopped it is handed
 # back as pending, not recorded as failed.
 STOPPING = threading.Event()
 
+# The step a queue worker thread claimed and hands to the step function it calls: only that
+# thread may run it. Other threads of the same process are other workers (same pid).
+_handed = threading.local()
+
 
 def _ours(row: dict) -> bool:
-    return row["worker_pid"] == os.getpid() and row["worker_host"] == socket.gethostname()
+    return row["worker_pid"] == os.getpid() and row["worker_host"] == socket.gethostname() \
+        and row["id"] == getattr(_handed, "step_id", None)
+
+
+@contextmanager
+def handing(step_id: int):
+    """Within this block the calling thread runs the step it claimed (watch's queue)."""
+    _handed.step_id = step_id
+    try:
+        yield
+    finally:
+        _handed.step_id = None
 
 
 def chain_of(catalog, fingerprint: str, disc_type: str | None = None) -> tuple[str, ...]:
@@ -36,24 +51,23 @@ def chain_of(catalog, fingerprint: str, disc_type: str | None = None) -> tuple[s
 
 
 @contextmanager
-def claimed(catalog, fingerprint: str, title: int, kind: str, chain: tuple[str, ...]):
-    """Yields the claimed step row; its 'heartbeat(progress)' is available as step['beat']."""
+def claimed(catalog, fingerprint: str, title: int, kind: str, chain: tuple[str, ...], *,
+            redo_done: bool = True):
+    """Yields the claimed step row; its 'heartbeat(progress)' is available as step['beat'].
+
+    Busy when another live worker holds the step; with `redo_done` False (the pipeline,
+    which planned from the files a moment ago), AlreadyDone when another worker finished
+    it since: a step is never run twice because two processes planned it at once."""
     catalog.ensure_steps(fingerprint, title, chain)
     catalog.release_stale()
-    current = catalog.step(fingerprint, title, kind)
-    if current["state"] == "running" and _ours(current):
-        step = current  # claimed by this process's queue worker, which runs it now
-    elif current["state"] == "running":
-        raise Conflict(f"title {title} {kind} is being worked on by "
-                       f"{current['worker_host']}:{current['worker_pid']}")
-    else:
-        if current["state"] != "pending":
-            catalog.set_step(fingerprint, title, kind, state="pending")
-        step = catalog.claim(kind, fingerprint=fingerprint, title=title) \
-            if current["after"] is None \
-            else _claim_ignoring_dependency(catalog, fingerprint, title, kind, current["after"])
-    if step is None:
-        raise Conflict(f"title {title} {kind} was claimed by another worker")
+    step, why = catalog.take(fingerprint, title, kind, redo_done=redo_done)
+    if why == "running" and _ours(step):
+        pass  # claimed by this thread's queue worker, which runs it now
+    elif why == "running":
+        raise Busy(f"title {title} {kind} is being worked on by "
+                   f"{step['worker_host']}:{step['worker_pid']}")
+    elif why == "done":
+        raise AlreadyDone(f"title {title} {kind} was finished by another worker")
     step["beat"] = lambda progress=None: catalog.heartbeat(step["id"], progress)
     try:
         yield step
@@ -66,24 +80,20 @@ def claimed(catalog, fingerprint: str, title: int, kind: str, chain: tuple[str, 
         if STOPPING.is_set():
             catalog.release(step["id"])
             raise Interrupted("stopped") from None
-        catalog.fail(step["id"], str(exc))
-        catalog.add_event("step_failed", fingerprint, title, step=kind, error=str(exc))
+        record_failure(catalog, step, exc)
         raise
     except Exception as exc:  # noqa: BLE001 - recorded, then handed on
-        catalog.fail(step["id"], describe_os_error(exc))
-        catalog.add_event("step_failed", fingerprint, title, step=kind,
-                          error=describe_os_error(exc))
+        record_failure(catalog, step, exc)
         raise
     except BaseException:
         catalog.release(step["id"])
         raise
 
 
-def _claim_ignoring_dependency(catalog, fingerprint, title, kind, prev):
-    # Run by hand on a file the user hands us, a step need not wait for its catalog
-    # predecessor: the input file's own marker is what was checked.
-    catalog.set_step(fingerprint, title, kind, state="pending")
-    before = catalog.step(fingerprint, title, prev)
-    if before is None or before["state"] != "done":
-        catalog.set_step(fingerprint, title, prev, state="done")
-    return catalog.claim(kind, fingerprint=fingerprint, title=title)
+def record_failure(catalog, step: dict, exc: BaseException) -> str:
+    """A step failed: its error, its cause (may it go away?) and exit code, and the event."""
+    why = describe_os_error(exc)
+    catalog.fail(step["id"], why, cause_of(exc), exit_code_of(exc))
+    catalog.add_event("step_failed", step["fingerprint"], step["title"], step=step["kind"],
+                      error=why, cause=cause_of(exc))
+    return why

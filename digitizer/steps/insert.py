@@ -170,7 +170,8 @@ def write_album_files(fmt, folder: Path, fingerprint: str, ownership: Ownership)
 def insert_file(path: str, catalog, *, library: Path, name: Name | None,
                 episode: int | None = None, mode: str = "move", on_conflict: str = "error",
                 extra_type: str | None = None, part: int | None = None,
-                ownership: Ownership | None = None, ffmpeg: str = "") -> dict:
+                ownership: Ownership | None = None, ffmpeg: str = "",
+                redo_done: bool = True) -> dict:
     src = Path(path)
     info = markers.artefact(src)
     if info is None or info.get("step") not in ("rip", "transcode"):
@@ -224,7 +225,8 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
     dst = fmt.library_path(library, name, item, number, extra_type)
     result = {"fingerprint": fp, "title": title, "step": "insert", "input": str(src),
               "role": item["role"], "library": str(library), "episode": number}
-    with claimed(catalog, fp, title, "insert", chain_of(catalog, fp, disc_type)) as step:
+    with claimed(catalog, fp, title, "insert", chain_of(catalog, fp, disc_type),
+                 redo_done=redo_done) as step:
         placed = Placed.NEW
         if dst.exists():
             if same_file(src, dst):

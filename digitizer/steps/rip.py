@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from digitizer import drives, formats, markers, roles
-from digitizer.errors import DamagedRead, DigitizerError, InputError, NoSpace, UsageError, warn
+from digitizer.errors import (AlreadyDone, Busy, DamagedRead, DigitizerError, InputError, NoSpace,
+                              UsageError, warn)
 from digitizer.jsonio import field
 from digitizer.progress import Bar
 from digitizer.steps.claim import claimed
@@ -60,10 +61,11 @@ def check_space(folder: Path, titles: list[dict]) -> None:
 
 
 def rip_title(source: str, fmt, title: dict, folder: Path, fingerprint: str, catalog, cfg,
-              extra: dict, damage: str | None = None) -> dict:
+              extra: dict, damage: str | None = None, redo_done: bool = True) -> dict:
     final = output_path(folder, title["title"], fmt)
     part = final.with_name(final.name + ".part")
-    with claimed(catalog, fingerprint, title["title"], "rip", fmt.STEPS) as step:
+    with claimed(catalog, fingerprint, title["title"], "rip", fmt.STEPS,
+                 redo_done=redo_done) as step:
         if damage and title["title"] not in accepted_damage(folder):
             # Read from a damaged image, this title would miss data: it waits for a retry
             # of the disc or for a person to take it as it is.
@@ -85,14 +87,14 @@ def rip_title(source: str, fmt, title: dict, folder: Path, fingerprint: str, cat
         if damage:
             facts["damaged"] = damage  # accepted by a person; the marker keeps saying so
         os.replace(part, final)
+        size = final.stat().st_size  # before done: a data disc's insert may move it then
         markers.write_artefact(final, step="rip", fingerprint=fingerprint,
                                title=title["title"], disc_type=fmt.NAME,
                                role=title.get("role"), episode=title.get("episode"),
                                source=source, **facts, **extra)
         catalog.finish(step["id"], str(final))
     catalog.add_event("title_ripped", fingerprint, title["title"], path=str(final))
-    return {"path": str(final), "duration": facts.get("duration"),
-            "size": final.stat().st_size}
+    return {"path": str(final), "duration": facts.get("duration"), "size": size}
 
 
 # `rip --image-first`: the disc is imaged whole into its staging folder, then ripped from
@@ -196,11 +198,12 @@ def recorded_scan(obj: dict, n: int, catalog, cfg) -> dict:
 
 
 def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, roles_=None,
-             emit=None, image_first: bool = False) -> list[dict]:
+             emit=None, image_first: bool = False, redo_done: bool = True) -> list[dict]:
     """Rip the selected titles of a scanned disc; already verified rips are not redone.
 
     A title that cannot be read whole does not stop the others: each is ripped, and the
-    first DamagedRead is raised at the end."""
+    first DamagedRead is raised at the end. `redo_done` False (the pipeline): a title
+    another worker ripped meanwhile is left to it."""
     source, fp = scan["source"], scan["fingerprint"]
     fmt = formats.by_name(scan.get("disc_type") or (catalog.disc(fp) or {}).get("disc_type"))
     folder = Path(scan["folder"])
@@ -229,10 +232,13 @@ def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, ro
         else:
             try:
                 got = rip_title(read_from, fmt, t, folder, fp, catalog, cfg,
-                                {"label": scan.get("label")}, damaged.get(t["title"]))
+                                {"label": scan.get("label")}, damaged.get(t["title"]),
+                                redo_done=redo_done)
             except DamagedRead as exc:  # recorded as failed; the other titles go on
                 held.append(exc)
                 continue
+            except (AlreadyDone, Busy):
+                continue  # another worker ripped it since this one looked, or rips it now
             row = dict(base, title=t["title"], role=t.get("role"), episode=t.get("episode"),
                        step="rip", skipped=False, **got)
         results.append(row)

@@ -16,75 +16,15 @@ from pathlib import Path
 from digitizer import markers
 from digitizer.cluster import Cluster
 from digitizer.errors import ToolFailed, UsageError, warn
+# The presets (built-in and the config's) live in digitizer/presets.py, which config.py
+# reads too: a preset name is checked when the config is read.
+from digitizer.presets import AUDIO_MODES, PRESETS, get_preset, presets  # noqa: F401
 from digitizer.progress import Bar
 from digitizer.steps.claim import STOPPING, chain_of, claimed
 from digitizer.tools import ffmpeg as ff
 from digitizer.tools import run
 
-# Built-in presets. `video` is the software encoder's arguments; `hw` names a hardware
-# family whose arguments are in `hw_video` (tried first, software on failure). On a cluster
-# a preset's `resources` (for `hw` presets GPU=1 unless given) choose the workers.
-PRESETS: dict[str, dict] = {
-    # x264's frame threads: a title redone after a crash is verified like the first run but
-    # not byte-identical to it (frame threads vary by a few bytes from run to run). Slices
-    # (-x264-params sliced-threads=1) would make it identical, at a cost measured on the
-    # 60 s noisy 480p bench title on 2 idle cores: 15.3-15.4 s against 12.3-13.0 s, about
-    # 20 % of every transcode, for -0.16 % size. The issue's rule: identical only if free.
-    "h264": {"description": "H.264, x264 CRF 20 veryfast (HandBrake 'Fast' quality, plays everywhere)",
-             "video": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"],
-             "audio": "keep", "subtitles": True},
-    "hevc": {"description": "H.265, x265 CRF 22 fast (about half the size of h264)",
-             "video": ["-c:v", "libx265", "-preset", "fast", "-crf", "22", "-tag:v", "hvc1",
-                       "-x265-params", "log-level=error"],
-             "audio": "keep", "subtitles": True},
-    "av1": {"description": "AV1, SVT-AV1 preset 8 CRF 32 (smallest; slowest to play on old devices)",
-            "video": ["-c:v", "libsvtav1", "-preset", "8", "-crf", "32"],
-            "audio": "keep", "subtitles": True},
-    "h264-vaapi": {"description": "H.264 on a VA-API GPU (Intel/AMD), x264 when none works",
-                   "hw": "vaapi",
-                   "hw_input": ["-vaapi_device", "/dev/dri/renderD128"],
-                   "hw_video": ["-filter:v:0", "format=nv12,hwupload", "-c:v", "h264_vaapi",
-                                "-qp", "22"],
-                   "video": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"],
-                   "audio": "keep", "subtitles": True},
-    "h264-nvenc": {"description": "H.264 on an NVIDIA GPU (NVENC), x264 when none works",
-                   "hw": "nvenc", "hw_video": ["-c:v", "h264_nvenc", "-preset", "p5", "-cq", "21"],
-                   "video": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"],
-                   "audio": "keep", "subtitles": True},
-    "h264-qsv": {"description": "H.264 on Intel Quick Sync, x264 when none works",
-                 "hw": "qsv", "hw_video": ["-c:v", "h264_qsv", "-global_quality", "22"],
-                 "video": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"],
-                 "audio": "keep", "subtitles": True},
-    "copy": {"description": "remux only: no re-encoding (fast, lossless, large)",
-             "video": ["-c:v", "copy"], "audio": "keep", "subtitles": True},
-}
-AUDIO_MODES = ("keep", "aac-stereo", "aac")
 DEINTERLACE = "bwdif=mode=send_frame:parity=auto:deint=all"
-
-
-def presets(user: dict) -> dict[str, dict]:
-    merged = dict(PRESETS)
-    for name, body in (user or {}).items():
-        if not isinstance(body, dict) or not isinstance(body.get("video"), list):
-            raise UsageError(f"preset {name!r}: needs video = [ffmpeg arguments]")
-        if body.get("audio", "keep") not in AUDIO_MODES:
-            raise UsageError(f"preset {name!r}: audio must be one of {', '.join(AUDIO_MODES)}")
-        wanted = body.get("resources", {})
-        if not isinstance(wanted, dict) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
-                for v in wanted.values()):
-            raise UsageError(f"preset {name!r}: resources must be a table of positive "
-                             "numbers, e.g. {GPU = 1}")
-        merged[name] = dict({"audio": "keep", "subtitles": True,
-                             "description": "user preset"}, **body)
-    return merged
-
-
-def get_preset(name: str, user: dict) -> dict:
-    all_presets = presets(user)
-    if name not in all_presets:
-        raise UsageError(f"unknown preset {name!r}; see `digitizer transcode --list-presets`")
-    return dict(all_presets[name], name=name)
 
 
 def detect_interlace(path: Path, ffmpeg: str, info: dict | None = None) -> bool:
@@ -244,7 +184,7 @@ def verify(part: Path, ffmpeg: str, source_info: dict, preset: dict) -> dict:
 
 def transcode_file(path: Path, *, fingerprint: str, title: int, folder: Path, preset: dict,
                    catalog, ffmpeg: str, extra: dict, chain: tuple[str, ...],
-                   cluster=None, ffmpeg_setting: str = "") -> dict:
+                   cluster=None, ffmpeg_setting: str = "", redo_done: bool = True) -> dict:
     """The coordinator's side of a transcode: claim, encode here or on `cluster` (a
     cluster.Cluster), then verify, rename, write the marker and the catalog."""
     final = output_path(folder, path, preset["name"])
@@ -254,7 +194,7 @@ def transcode_file(path: Path, *, fingerprint: str, title: int, folder: Path, pr
         catalog.set_step(fingerprint, title, "transcode", state="done", output=str(final))
         return {"path": str(final), "duration": existing.get("duration"),
                 "size": existing["size"], "skipped": True}
-    with claimed(catalog, fingerprint, title, "transcode", chain) as step:
+    with claimed(catalog, fingerprint, title, "transcode", chain, redo_done=redo_done) as step:
         source_info = ff.probe(path, ffmpeg)
         bar = Bar(source_info["duration"] or 0, f"transcode title {title}", step["beat"])
         try:
@@ -275,11 +215,14 @@ def transcode_file(path: Path, *, fingerprint: str, title: int, folder: Path, pr
                 leftover.unlink(missing_ok=True)
         markers.write_artefact(final, step="transcode", fingerprint=fingerprint, title=title,
                                input=str(path), **facts, **extra)
+        # Before the step is done: from then on insert (of this or another process) may
+        # move the file away.
+        size = final.stat().st_size
         catalog.finish(step["id"], str(final))
     catalog.add_event("title_transcoded", fingerprint, title, path=str(final),
                       preset=preset["name"], **({"worker": facts["worker"]}
                                                 if facts.get("worker") else {}))
-    return {"path": str(final), "duration": facts["duration"], "size": final.stat().st_size,
+    return {"path": str(final), "duration": facts["duration"], "size": size,
             "deinterlaced": facts["deinterlaced"], "fps": facts["fps"], "skipped": False,
             **({"worker": facts["worker"]} if facts.get("worker") else {})}
 
@@ -309,8 +252,9 @@ def default_preset(rip: dict, cfg) -> str:
 
 
 def transcode(path: str, catalog, cfg, *, preset_name: str | None = None,
-              known: dict | None = None) -> dict:
-    """Transcode one ripped file (identified by its rip marker, or by `known` from stdin)."""
+              known: dict | None = None, redo_done: bool = True) -> dict:
+    """Transcode one ripped file (identified by its rip marker, or by `known` from stdin).
+    `redo_done` False: AlreadyDone when the catalog says another worker did it since."""
     src = Path(path)
     rip = markers.artefact(src)
     if rip is None or rip.get("step") != "rip":
@@ -330,7 +274,8 @@ def transcode(path: str, catalog, cfg, *, preset_name: str | None = None,
     got = transcode_file(src, fingerprint=fp, title=title, folder=folder, preset=preset,
                          catalog=catalog, ffmpeg=ffmpeg, extra=extra,
                          chain=chain_of(catalog, fp, rip.get("disc_type")),
-                         cluster=Cluster.from_config(cfg), ffmpeg_setting=cfg.ffmpeg)
+                         cluster=Cluster.from_config(cfg), ffmpeg_setting=cfg.ffmpeg,
+                         redo_done=redo_done)
     return dict({"fingerprint": fp, "title": title, "step": "transcode", "input": str(src),
                  "preset": preset["name"], "role": rip.get("role"),
                  "episode": rip.get("episode"), "label": rip.get("label")}, **got)

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from digitizer.errors import ToolFailed, ToolMissing
+from digitizer.errors import DiskError, ToolFailed, ToolMissing, disk_failure
 
 # What to install when a program is missing. Each tool module registers its own hint
 # (tools/ffmpeg.py, tools/lsdvd.py, ...); programs the tests and benchmarks use are here.
@@ -107,8 +107,12 @@ def display_name(program: str) -> str:
     return "ffmpeg" if name.startswith("ffmpeg") else name
 
 
-def _failure(argv: list[str], code: int, stderr_tail: str) -> ToolFailed:
+def _failure(argv: list[str], code: int, stderr_tail: str, lines=()) -> ToolFailed | DiskError:
+    """The tool's failure; a DiskError (exit 1, retried) when any of its last lines says a
+    disk is full, read-only or gone: the tool was fine, the disk was not."""
     name = display_name(argv[0])
+    disk = next((_CONTEXT.sub("", line.strip()) for line in reversed(list(lines))
+                 if disk_failure(line)), None)
     if code < 0:
         try:
             why = f"killed by {signal.Signals(-code).name}"
@@ -116,6 +120,8 @@ def _failure(argv: list[str], code: int, stderr_tail: str) -> ToolFailed:
             why = f"killed by signal {-code}"
     else:
         why = f"exited with {code}"
+    if disk is not None and code > 0:
+        return DiskError(f"{name} {why}: {disk}")
     detail = f": {stderr_tail}" if stderr_tail else ""
     return ToolFailed(f"{name} {why}{detail}")
 
@@ -138,7 +144,8 @@ def run(argv: list[str], *, check: bool = True, timeout: float | None = None,
     out = proc.stdout.decode("utf-8", errors="replace")
     err = proc.stderr.decode("utf-8", errors="replace")
     if check and proc.returncode != 0:
-        raise _failure(argv, proc.returncode, _last_line(err) or _last_line(out))
+        raise _failure(argv, proc.returncode, _last_line(err) or _last_line(out),
+                       err.splitlines()[-20:])
     return Completed(argv, proc.returncode, out, err)
 
 
@@ -222,7 +229,7 @@ class Process:
     def wait(self, check: bool = True) -> int:
         code = self.proc.wait()
         if check and code != 0:
-            raise _failure(self.argv, code, _last_line(self.stderr_tail))
+            raise _failure(self.argv, code, _last_line(self.stderr_tail), self.stderr_tail)
         return code
 
     def kill(self, grace: float = 2.0) -> None:

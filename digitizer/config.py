@@ -29,6 +29,13 @@ KEYS: dict[str, str] = {
                        "differ, before the track fails",
     "accuraterip_url": "AccurateRip database the rips of audio CDs are checked against "
                        "(empty: not verified; `digitizer verify` checks later)",
+    "accuraterip_min_confidence": "AccurateRip confidence at which one read of an audio CD "
+                                  "track is enough; below it (or not in the database) each "
+                                  "track is read twice and the reads compared (test & copy)",
+    "read_offset": "read offset correction of the drive in samples, EAC's sign (as "
+                   "`--read-offset`); empty: the drive's `[drives.\"VENDOR MODEL\"]` "
+                   "read_offset, else AccurateRip's drive offset list; an image is read as "
+                   "a drive with this offset would read it",
     "musicbrainz_url": "MusicBrainz web service audio CDs are named from (empty: CD-TEXT, "
                        "else review)",
     "online": "ask the online services (TheDiscDb, TMDb, AccurateRip, MusicBrainz); false: "
@@ -111,6 +118,8 @@ def _defaults() -> dict:
         "cd_paranoia": "cd-paranoia",
         "cd_read_retries": 2,
         "accuraterip_url": "http://www.accuraterip.com/accuraterip",
+        "accuraterip_min_confidence": 2,
+        "read_offset": "",
         "musicbrainz_url": "https://musicbrainz.org/ws/2",
         "online": True,
         "online_timeout": 5.0,
@@ -157,6 +166,8 @@ def _coerce(key: str, value, default, origin: str = "environment"):
     """The value in the type of its default. From TOML the type must already be right
     (a number where text is expected is a mistake, not a name); from the environment,
     where everything is text, it is converted."""
+    if key == "read_offset":  # a number of samples, or "" for the drive's own
+        return read_offset(value, f"{origin}: read_offset")
     if origin != "environment":
         expected = bool if isinstance(default, bool) else \
             (int, float) if isinstance(default, float) else type(default)
@@ -185,12 +196,43 @@ def _coerce(key: str, value, default, origin: str = "environment"):
     return str(value)
 
 
+MAX_READ_OFFSET = 10 * 588  # samples; real drives' offsets are within +-2 sectors
+
+
+def read_offset(value, origin: str = "read_offset") -> int | str:
+    """A read offset in samples (an int), or "" for none given; UsageError otherwise."""
+    if value == "" or value is None:
+        return ""
+    try:
+        if isinstance(value, bool) or isinstance(value, float):
+            raise ValueError
+        number = int(str(value).strip())
+    except ValueError:
+        raise UsageError(f"{origin} must be a whole number of samples, not {value!r}") from None
+    if abs(number) > MAX_READ_OFFSET:
+        raise UsageError(f"{origin}: {number} is beyond +-{MAX_READ_OFFSET} samples")
+    return number
+
+
 @dataclass
 class Config:
     values: dict
     path: Path
     presets: dict = field(default_factory=dict)  # user presets: [presets.NAME] tables
     sources: dict = field(default_factory=dict)  # per-source identity: [sources."LABEL"] tables
+    drives: dict = field(default_factory=dict)  # per-drive settings: [drives."VENDOR MODEL"]
+
+    def drive_offset(self, name: str | None) -> int | None:
+        """The configured read offset of the drive called `name` (sysfs's vendor and
+        model; case and runs of spaces do not count), or None."""
+        from digitizer.drives import normal_name
+
+        if not name:
+            return None
+        for key, entry in self.drives.items():
+            if normal_name(key) == normal_name(name) and "read_offset" in entry:
+                return entry["read_offset"]
+        return None
 
     def __getattr__(self, key):
         try:
@@ -208,6 +250,7 @@ def load(path: Path | None = None) -> Config:
     values = dict(defaults)
     presets: dict = {}
     sources: dict = {}
+    drive_tables: dict = {}
     if path.exists():
         import tomllib  # 3 ms of start-up, only when there is a file to read
 
@@ -217,7 +260,9 @@ def load(path: Path | None = None) -> Config:
             raise UsageError(f"{path}: not valid TOML: {exc}") from None
         presets = data.pop("presets", {}) or {}
         sources = data.pop("sources", {}) or {}
-        for table, body in (("presets", presets), ("sources", sources)):
+        drive_tables = data.pop("drives", {}) or {}
+        for table, body in (("presets", presets), ("sources", sources),
+                            ("drives", drive_tables)):
             if not isinstance(body, dict) or not all(isinstance(v, dict) for v in body.values()):
                 raise UsageError(f"{path}: [{table}.NAME] must be tables (see `digitizer "
                                  "config init`)")
@@ -228,6 +273,12 @@ def load(path: Path | None = None) -> Config:
                     isinstance(entry.get("season", 1), bool):
                 raise UsageError(f"{path}: [sources.{label!r}] needs movie = \"Title (Year)\" or "
                                  "show = \"Show (Year)\" (and a whole-number season)")
+        for name, entry in drive_tables.items():
+            if not isinstance(entry.get("read_offset"), int) or \
+                    isinstance(entry.get("read_offset"), bool):
+                raise UsageError(f"{path}: [drives.{name!r}] needs read_offset = N (samples, "
+                                 "a whole number)")
+            read_offset(entry["read_offset"], f"{path}: [drives.{name!r}] read_offset")
         for key, value in data.items():
             if key not in defaults:
                 raise UsageError(f"{path}: unknown key {key!r} (see `digitizer config show`)")
@@ -239,7 +290,39 @@ def load(path: Path | None = None) -> Config:
             values[key] = _coerce(key, env, default)
             origin[key] = "DIGITIZER_" + key.upper()
     _check_names(values, presets, origin)
-    return Config(values=values, path=path, presets=presets, sources=sources)
+    return Config(values=values, path=path, presets=presets, sources=sources,
+                  drives=drive_tables)
+
+
+def save_drive_offset(path: Path, name: str, offset: int) -> None:
+    """Write `[drives."NAME"] read_offset = OFFSET` into the config file, replacing the
+    drive's table when it has one and keeping every other line (and comment) as it was;
+    written beside it and renamed, so a crash leaves the old file or the new one."""
+    from digitizer.drives import normal_name
+
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    header = re.compile(r'^\s*\[\s*drives\s*\.\s*"(.*)"\s*\]\s*$')
+    out, i, done = [], 0, False
+    while i < len(lines):
+        m = header.match(lines[i])
+        if m and normal_name(m.group(1)) == normal_name(name) and not done:
+            out += [lines[i], f"read_offset = {offset}"]
+            i += 1
+            while i < len(lines) and not lines[i].lstrip().startswith("["):
+                if not re.match(r"\s*read_offset\s*=", lines[i]):
+                    out.append(lines[i])
+                i += 1
+            done = True
+            continue
+        out.append(lines[i])
+        i += 1
+    if not done:
+        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+        out += ["", f'[drives."{quoted}"]', f"read_offset = {offset}"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text("\n".join(out) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 def _check_names(values: dict, user_presets: dict, origin: dict) -> None:
@@ -272,6 +355,11 @@ def default_toml() -> str:
         '# video = ["-c:v", "libx264", "-preset", "slow", "-crf", "23"]',
         '# audio = "keep"        # keep | aac-stereo (keep originals and add AAC stereo) | aac',
         "# subtitles = true",
+        "",
+        "# The read offset of a drive as sysfs names it (`digitizer offset find --save`",
+        "# writes it), e.g.:",
+        '# [drives."PIONEER BD-RW BDR-XD07U"]',
+        "# read_offset = 667",
         "",
         "# Names for discs by volume label (skips the review gate), e.g.:",
         '# [sources."BIG_BUCK_BUNNY"]',

@@ -34,16 +34,82 @@ def test_ids_match_libdiscid_and_arver_vectors():
     assert dbar == "f/2/c/dBAR-010-00154c2f-00af4fd4-890e120a.bin"
 
 
-def test_trailing_data_track_is_left_out_of_the_audio_ids():
+def disc_of(offsets: list[int], leadout: int, data: set[int] = frozenset(),
+            first: int = 1) -> cd.AudioDisc:
+    """A drive's TOC: offsets and lead-out with the 150-sector lead-in, as the peers print
+    them; `data` holds the numbers of the data tracks."""
+    ends = offsets[1:] + [leadout]
+    tracks = [cd.Track(first + i, o - 150, e - o, audio=first + i not in data)
+              for i, (o, e) in enumerate(zip(offsets, ends))]
+    return cd.AudioDisc("/dev/sr0", "drive", tracks, leadout - 150)
+
+
+def from_cdtoc(text: str) -> cd.AudioDisc:
+    """The CDTOC tag form of the cdtoc crate's vectors: hex audio count, audio offsets,
+    then (CD-Extra) the data track's offset, then the lead-out."""
+    values = [int(x, 16) for x in text.split("+")]
+    n, rest = values[0], values[1:]
+    return disc_of(rest[:-1], rest[-1], {n + 1} if len(rest) == n + 2 else set())
+
+
+# Published by the cdtoc crate (Blobfolio/cdtoc, src/accuraterip.rs, cddb.rs,
+# musicbrainz.rs): the first is an Enhanced CD (13 audio tracks, a data track at 0x35D56).
+CDTOC_VECTORS = [
+    ("D+96+3B5D+78E3+B441+EC83+134F4+17225+1A801+1EA5C+23B5B+27CEF+2B58B+2F974+35D56+514C8",
+     "013-001802ed-00f8ee31-b611560e", "ucgpiD84p.2iBxO4j3hdjSjhtnw-"),
+    ("4+96+2D2B+6256+B327+D84A", "004-0002189a-00087f33-1f02e004", None),
+    ("10+B6+5352+62AC+99D6+E218+12AC0+135E7+142E9+178B0+19D22+1B0D0+1E7FA+22882+247DB+27074"
+     "+2A1BD+2C0FB", "016-0018be61-012232a8-d6096410", None),
+    ("15+247E+2BEC+4AF4+7368+9704+B794+E271+110D0+12B7A+145C1+16CAF+195CF+1B40F+1F04A+21380"
+     "+2362D+2589D+2793D+2A760+2DA32+300E1+32B46", "021-0022250d-020afc1b-100a5515", None),
+]
+
+
+@pytest.mark.parametrize("toc,ar,mb", CDTOC_VECTORS)
+def test_ids_match_the_cdtoc_crate_vectors(toc, ar, mb):
+    ids = cd.disc_ids(from_cdtoc(toc))
+    assert ids["accuraterip"] == ar
+    assert ids["freedb"] == ar.rsplit("-", 1)[1]
+    if mb:
+        assert ids["musicbrainz"] == mb
+
+
+def test_enhanced_cd_ids_match_dbpoweramp_and_musicbrainz():
+    # ARver doc/data_track.md, "Liquid" (Recoil): 10 audio tracks, then a data track in a
+    # second session; dBpoweramp and EAC give this AccurateRip id, MusicBrainz this disc id.
+    audio = [150, 12767, 40487, 63225, 93410, 118115, 151865, 184340, 215260, 247455]
+    disc = disc_of(audio + [281735], 333801, {11})
+    ids = cd.disc_ids(disc)
+    assert ids["accuraterip"] == "010-00164419-00b9f6e2-9e11600b"
+    assert ids["dbar"] == "9/1/4/dBAR-010-00164419-00b9f6e2-9e11600b.bin"
+    assert ids["musicbrainz"] == "9AQWqQ0eCCwktwPPrIUIYkUw2Uo-"
+    assert ids["toc"] == "1 10 270335 " + " ".join(map(str, audio))
+
+
+def test_mixed_mode_cd_ids_leave_the_data_track_out_of_accuraterip():
+    # ARver doc/data_track.md, "Mortal Kombat Trilogy": data track 1, 28 audio tracks;
+    # EAC's AccurateRip id.
+    offsets = [150, 66728, 76502, 85963, 93760, 104048, 116066, 124743, 134206, 142916,
+               151852, 160720, 169425, 178731, 188459, 196711, 206354, 214845, 223686,
+               225746, 226384, 232668, 239447, 239931, 244989, 254264, 260066, 261222, 261674]
+    ids = cd.disc_ids(disc_of(offsets, 261976, {1}))
+    assert ids["accuraterip"] == "028-00517a54-05a845d2-af0da31d"
+    assert ids["toc"].startswith("1 29 261976 150 66728 ")  # MusicBrainz counts it whole
+
+
+def test_an_enhanced_cd_image_has_the_ids_of_its_disc():
+    """A CUE/BIN has no session gap: its data track follows the audio. The ids are those
+    of the pressed disc, whose data track lies 11400 sectors later."""
     audio = [cd.Track(1, 0, 1000), cd.Track(2, 1000, 1000)]
+    image = cd.AudioDisc("x.cue", "image", audio + [cd.Track(3, 2000, 5000, audio=False)], 7000)
+    drive = cd.AudioDisc("/dev/sr0", "drive",
+                         audio + [cd.Track(3, 2000 + 11400, 5000, audio=False)], 18400)
     plain = cd.AudioDisc("x.cue", "image", audio, 2000)
-    enhanced_image = cd.AudioDisc("x.cue", "image",
-                                  audio + [cd.Track(3, 2000, 5000, audio=False)], 7000)
-    enhanced_drive = cd.AudioDisc("/dev/sr0", "drive",
-                                  audio + [cd.Track(3, 2000 + 11400, 5000, audio=False)], 18400)
-    ids = cd.disc_ids(plain)
-    assert cd.disc_ids(enhanced_image) == ids == cd.disc_ids(enhanced_drive)
-    assert ids["toc"] == "1 2 2150 150 1150"
+    ids = cd.disc_ids(image)
+    assert ids == cd.disc_ids(drive)
+    assert ids["toc"] == cd.disc_ids(plain)["toc"] == "1 2 2150 150 1150"
+    assert ids["accuraterip"] != cd.disc_ids(plain)["accuraterip"]
+    assert ids["accuraterip"].startswith("002-") and ids["freedb"].endswith("03")
 
 
 def test_accuraterip_checksums_follow_the_definition():
@@ -263,11 +329,12 @@ class Served:
         import threading
 
         served = self
-        self.routes, self.agents = routes, []
+        self.routes, self.agents, self.paths = routes, [], []
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 served.agents.append(self.headers.get("User-Agent"))
+                served.paths.append(self.path)
                 status, body = served.routes.get(self.path.split("?")[0], (404, b""))
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
@@ -337,12 +404,20 @@ def test_accuraterip_and_musicbrainz_from_a_local_server(tmp_path, run_cli, home
     assert verdicts == [{"status": "accurate", "confidence": 7, "version": 2},
                         {"status": "accurate", "confidence": 4, "version": 1},
                         {"status": "mismatch"}]
-    marker = json.loads((album / ".02 - Hit 2.flac.digitizer.json").read_text())
-    assert marker["accuraterip_v1"] == sums[1]["accuraterip_v1"]
-    assert marker["copy_crc32"] == marker["test_crc32"] == "%08X" % (
+    markers = [json.loads((album / f".{f.name}.digitizer.json").read_text()) for f in files]
+    assert markers[1]["accuraterip_v1"] == sums[1]["accuraterip_v1"]
+    # Confirmed by AccurateRip: read once. The mismatch: read twice and compared.
+    assert [(m["verified_by"], m["read_count"]) for m in markers] == \
+        [("accuraterip", 1), ("accuraterip", 1), ("test and copy", 2)]
+    assert markers[1]["copy_crc32"] == "%08X" % (
         __import__("zlib").crc32(image[300 * 2352:700 * 2352]))
+    assert markers[1]["test_crc32"] is None
+    assert markers[2]["test_crc32"] == markers[2]["copy_crc32"] == "%08X" % (
+        __import__("zlib").crc32(image[700 * 2352:1000 * 2352]))
+    assert markers[0]["read_offset"] == 0 and markers[0]["read_offset_source"] == "image"
     log = (album / "Hits.log").read_text()
     assert "accurate (confidence 7, v2)" in log and "mismatch" in log
+    assert "2 read once and confirmed by AccurateRip, 1 by test and copy" in log
     cue_out = (album / "Hits.cue").read_text()
     assert 'FILE "02 - Hit 2.flac" WAVE' in cue_out
     assert "INDEX 00 00:02:00" in cue_out  # track 2's pregap: the last 2 s of file 1
@@ -372,7 +447,8 @@ def test_an_unnamed_album_waits_for_review_then_is_retagged(tmp_path, run_cli, h
     image = (tmp_path / "img" / "album.bin").read_bytes()
     assert decoded(files[2]) == image[700 * 2352:1000 * 2352]  # retagging kept the audio
     marker = json.loads((album / ".03 - Track 03.flac.digitizer.json").read_text())
-    assert marker["accuraterip"] == {"status": "not verified"}
+    assert marker["accuraterip"] == {"status": "not verified",
+                                     "reason": "no accuraterip_url configured"}
     # Online later: `verify` asks AccurateRip and records the answer.
     from digitizer.services import accuraterip
 

@@ -25,7 +25,7 @@ COMMANDS = {"config": "admin", "catalog": "admin", "completion": "admin", "discd
             "detect": "identify", "fingerprint": "identify", "scan": "identify",
             "manifest": "identify", "rip": "steps", "transcode": "steps", "insert": "steps",
             "verify": "steps", "resume": "unattended", "watch": "unattended",
-            "status": "unattended", "review": "unattended"}
+            "status": "unattended", "review": "unattended", "offset": "admin"}
 
 
 # TMDb's terms ask every application using its API to say so, in these words.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from digitizer.cli.common import json_dumps, json_option, output, pass_env
-from digitizer.cli.complete import complete_fingerprints
+from digitizer.cli.complete import complete_fingerprints, complete_sources
 
 
 @click.group(short_help="Show or create the configuration.")
@@ -159,3 +159,59 @@ def discdb_import(env, path):
 
     count = env.catalog.discdb_import(records.read_repository(path))
     click.echo(json_dumps({"path": path, "discs": count, "indexed": env.catalog.discdb_count()}))
+
+
+@click.group(short_help="Find a CD drive's read offset.")
+def offset():
+    """A CD drive's read offset: the samples by which it shifts the audio it reads, which
+    every rip must correct to match AccurateRip and everyone else's rips.
+
+    \b
+    Example:
+      digitizer offset find /dev/sr0 --save
+    """
+
+
+@offset.command("find", short_help="Find the drive's read offset from a disc AccurateRip knows.")
+@click.argument("source", shell_complete=complete_sources)
+@click.option("--save", is_flag=True,
+              help='Write it into the config as [drives."VENDOR MODEL"] read_offset.')
+@pass_env
+def offset_find(env, source, save):
+    """Find the read offset of the drive holding SOURCE (an audio CD AccurateRip knows):
+    a few tracks are read with no correction and their AccurateRip checksums tried at
+    every offset within +-2940 samples, the most common offsets first; the one that makes
+    the first track match is confirmed on two more. Prints {"read_offset": N, ...} as
+    JSON when piped, a sentence on a terminal. A disc AccurateRip does not know is an
+    error (exit 1): try another.
+
+    \b
+    Example:
+      digitizer offset find /dev/sr0
+      digitizer offset find /dev/sr0 --save
+      digitizer offset find shifted.cue        (an image read by an uncorrected drive)
+    """
+    from digitizer import config as cfgmod
+    from digitizer.cli.common import stdout_is_terminal
+    from digitizer.errors import UsageError, warn
+    from digitizer.formats import cdoffset
+    from digitizer.steps.detect import normalise
+
+    source = normalise(source)
+    found = cdoffset.find(source, env.cfg, env.catalog, env.cfg.path_of("staging"),
+                          say=lambda text: warn(text, "note"))
+    found["saved"] = None
+    if save:
+        if not found["drive"]:
+            raise UsageError(f"{source} is not a drive that names itself: nothing to save "
+                             "the offset for (--read-offset gives it for one run)")
+        cfgmod.save_drive_offset(env.cfg.path, found["drive"], found["read_offset"])
+        found["saved"] = str(env.cfg.path)
+    if stdout_is_terminal():
+        who = found["drive"] or source
+        click.echo(f"The read offset of {who} is {found['read_offset']:+d} samples (tracks "
+                   f"{', '.join(map(str, found['tracks']))} accurate, confidence up to "
+                   f"{found['confidence']})"
+                   + (f"; saved in {found['saved']}." if found["saved"] else "."))
+    else:
+        click.echo(json_dumps(found))

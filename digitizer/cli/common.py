@@ -37,6 +37,28 @@ class Env:
 pass_env = click.make_pass_decorator(Env, ensure=True)
 
 
+def read_offset_option(f):
+    """--read-offset SAMPLES: config `read_offset` for this run (an audio CD's read offset
+    correction, whatever drive or image it is read from)."""
+
+    def remember(ctx, param, value):
+        if value is not None:
+            from digitizer.config import read_offset
+
+            try:
+                ctx.ensure_object(Env).cfg.values["read_offset"] = read_offset(
+                    value, "--read-offset")
+            except Exception as exc:  # a UsageError: click's own message and exit 2
+                raise click.BadParameter(str(exc)) from None
+
+    return click.option("--read-offset", metavar="SAMPLES", type=int, expose_value=False,
+                        callback=remember,
+                        help="Audio CDs: the drive's read offset correction in samples "
+                             "(EAC's sign, e.g. 667 or -24; default: config `read_offset`, "
+                             "the drive's [drives] entry, AccurateRip's list). An image is "
+                             "read as a drive with this offset would read it.")(f)
+
+
 def cluster_option(f):
     """--cluster ADDRESS: config `cluster` for this run (the scheduler the transcodes go to)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from digitizer.cli.common import (cluster_option, files_from, json_option, length, output,
-                                  pass_env, run_each, size, sources_from)
+                                  pass_env, read_offset_option, run_each, size, sources_from)
 from digitizer.cli.complete import complete_sources
 from digitizer.names import EXTRA_TYPES
 
@@ -36,6 +36,7 @@ def scans_from(env, args, objects, probe=True) -> list[dict]:
 @click.option("--image-first", is_flag=True,
               help="Image the whole disc with ddrescue first (retrying unreadable areas), "
                    "then rip from the image: for scratched discs (config `image_first`).")
+@read_offset_option
 @json_option
 @pass_env
 def rip(env, sources, numbers, main, all_, roles, image_first, as_array, table):
@@ -49,6 +50,7 @@ def rip(env, sources, numbers, main, all_, roles, image_first, as_array, table):
       digitizer rip film.iso --title 1 --title 3
       digitizer scan film.iso | digitizer rip - --roles main
       digitizer rip /dev/sr0 --image-first
+      digitizer rip /dev/sr0 --read-offset 667        (an audio CD)
     """
     from digitizer.steps import rip as ripmod
     from digitizer.jsonio import read_inputs

@@ -7,7 +7,7 @@ import sys
 import click
 
 from digitizer.cli.common import (Env, LiveTable, cluster_option, json_option, name_options,
-                                  output, pass_env, stdout_is_terminal)
+                                  output, pass_env, read_offset_option, stdout_is_terminal)
 from digitizer.cli.complete import complete_fingerprints, complete_sources
 from digitizer.errors import ClusterUnavailable, DigitizerError
 from digitizer.names import EXTRA_TYPES
@@ -110,6 +110,7 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
 @click.option("--workers", type=click.IntRange(1, 16),
               help="Transcode workers (default: config `transcode_workers`).")
 @cluster_option
+@read_offset_option
 @click.option("--print-systemd", is_flag=True,
               help="Print the systemd unit that runs this watch and exit.")
 @click.option("--print-udev", is_flag=True,

@@ -25,6 +25,10 @@ Every format is a plain module exposing:
                             file work only: writes one title to `part` (a path), calls
                             progress(seconds done), verifies it and returns the facts
                             for its marker; the step does claims, rename and bookkeeping
+    read_setup(source, cfg, catalog)
+                            optional: what reading each title needs, found once a disc
+                            (an audio CD's TOC and read offset); the rip step merges it
+                            into every title it hands to rip
     library_path(library, name, item, episode, extra_type)
                             where a finished title goes (names.py holds the layouts)
     manifest_disc(fs, ids, titles)

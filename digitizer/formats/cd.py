@@ -14,17 +14,9 @@ INDEX 01 (hidden track one audio) is reported, not ripped.
 
 Ids
 ---
-``musicbrainz`` (primary, 28 characters): SHA-1 over ``%02X%02X%08X`` of first track,
-last track and lead-out, then 99 ``%08X`` offsets (0 where there is no track), in base64
-with ``+/=`` written ``._-``. Offsets and lead-out count the 150-sector lead-in. A data
-track after the audio (Enhanced CD) is left out and the lead-out moved to its start minus
-11400 sectors (the session gap), as libdiscid does; in a CUE/BIN image, which has no
-session gap, to its start.
-``freedb`` (8 hex digits): (sum of the digit sums of each offset in seconds mod 255) << 24
-| disc length in seconds << 8 | tracks, over the same audio tracks.
-``accuraterip`` (``NNN-id1-id2-freedb``) and ``dbar`` (the dBAR file's path on
-accuraterip.com): id1 = sum of track LBAs + lead-out LBA, id2 = sum of max(LBA, 1) x track
-number + lead-out x (tracks + 1), both mod 2**32 (whipper's table.py, libdiscid's vector).
+``musicbrainz`` (primary, 28 characters), ``freedb`` (8 hex digits), ``accuraterip``
+(``NNN-id1-id2-freedb``) and ``dbar`` (the dBAR file's path on accuraterip.com): cdids.py,
+which says how each counts a data track (Enhanced and mixed-mode CDs).
 
 Checksums of a ripped track (``checksums``): the CRC32 of its PCM (EAC's copy CRC), and
 AccurateRip v1 and v2 over 32-bit samples ``L | R << 16`` with multipliers counting from 1,
@@ -35,8 +27,6 @@ skipping the first 5 x 588 - 1 samples of the first track and the last 5 x 588 o
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import re
 import stat
@@ -51,6 +41,9 @@ from digitizer.errors import SourceError, VerificationFailed
 # text both ways lives in cuesheet.py
 from digitizer.formats.cuesheet import (SECTOR, AudioDisc, Track, album_files,  # noqa: F401
                                         parse_cue)
+# the ids of a TOC (MusicBrainz, freedb, AccurateRip) live in cdids.py
+from digitizer.formats.cdids import (SESSION_GAP, accuraterip_ids, disc_ids,  # noqa: F401
+                                     freedb_id, musicbrainz_id)
 
 NAME = "cd"
 STEPS = ("rip", "insert")
@@ -59,13 +52,12 @@ CATCH_ALL = False
 RESUMES_PART = False  # a track is read again whole: its two reads must be compared
 NEEDS_NAME = True  # an album: a guessed name waits for review
 # Facts of a track's rip marker that insert passes to library_path and keeps in its marker.
-KEPT_FACTS = ("index", "track_title", "track_artist", "track_total", "disc_number", "disc_total",
+KEPT_FACTS = ("index", "ar_index", "track_title", "track_artist", "track_total", "disc_number", "disc_total",
               "sectors", "pregap", "date", "compilation",
               "isrc", "test_crc32", "copy_crc32", "crc32", "accuraterip_v1",
-              "accuraterip_v2", "accuraterip", "ids", "album", "album_artist", "year")
+              "accuraterip_v2", "accuraterip", "ids", "album", "album_artist", "year",
+              "verified_by", "read_count", "read_offset", "read_offset_source", "drive")
 
-LEAD_IN = 150
-SESSION_GAP = 11400  # sectors between an Enhanced CD's audio session and its data track
 _CUE_LIMIT = 1 << 20  # a CUE sheet is a few KiB; anything this big is not one
 
 
@@ -96,7 +88,22 @@ def open_source(source: str) -> AudioDisc | None:
 
 
 def from_drive(source: str, program: str = "cd-paranoia") -> AudioDisc:
-    """The TOC of a CD in a drive (audio tracks only: what cd-paranoia reports)."""
+    """The TOC of a CD in a drive: the kernel's whole TOC (data tracks and the real
+    lead-out too, which the ids of Enhanced and mixed-mode CDs need), else the audio
+    tracks cd-paranoia reports."""
+    toc = drives.read_toc(source)
+    if toc is not None and toc[0]:
+        rows, leadout = toc
+        ends = [r["start"] for r in rows[1:]] + [leadout]
+        tracks = []
+        for r, end in zip(rows, ends):
+            if not r["data"] and end != leadout and rows[len(tracks) + 1]["data"] and \
+                    end - r["start"] > SESSION_GAP:
+                end -= SESSION_GAP  # the audio session ends before the data session's gap
+            tracks.append(Track(r["number"], r["start"], end - r["start"], audio=not r["data"],
+                                preemphasis=r["preemphasis"]))
+        return AudioDisc(source, "drive", tracks, leadout,
+                         htoa=tracks[0].start if tracks[0].audio else 0)
     from digitizer.tools import cdparanoia
 
     rows = cdparanoia.query(source, program)
@@ -111,56 +118,6 @@ def recognises(fs) -> bool:
 
 
 # ---------------------------------------------------------------- ids
-
-def audio_toc(disc: AudioDisc) -> tuple[int, int, int, list[int]]:
-    """(first, last, lead-out, offsets) as MusicBrainz counts them (150 added)."""
-    tracks = list(disc.tracks)
-    leadout = disc.leadout
-    while tracks and not tracks[-1].audio:  # Enhanced CD: the data session is not counted
-        leadout = tracks[-1].start
-        tracks.pop()
-        # A drive's TOC has the 11400-sector session gap before the data track; a CUE
-        # sheet's BIN has none, its data track starting where the audio ends.
-        if tracks and leadout - SESSION_GAP > tracks[-1].start:
-            leadout -= SESSION_GAP
-    if not tracks:
-        raise SourceError(f"{disc.source}: no audio tracks")
-    return (tracks[0].number, tracks[-1].number, leadout + LEAD_IN,
-            [t.start + LEAD_IN for t in tracks])
-
-
-def musicbrainz_id(first: int, last: int, leadout: int, offsets: list[int]) -> str:
-    text = "%02X%02X%08X" % (first, last, leadout)
-    text += "".join("%08X" % (offsets[i] if i < len(offsets) else 0) for i in range(99))
-    digest = base64.b64encode(hashlib.sha1(text.encode("ascii")).digest()).decode()
-    return digest.translate(str.maketrans("+/=", "._-"))
-
-
-def freedb_id(leadout: int, offsets: list[int]) -> str:
-    digits = sum(sum(int(c) for c in str(o // 75)) for o in offsets)
-    seconds = leadout // 75 - offsets[0] // 75
-    return "%08x" % ((digits % 0xFF) << 24 | seconds << 8 | len(offsets))
-
-
-def accuraterip_ids(leadout: int, offsets: list[int]) -> tuple[str, str]:
-    """('NNN-id1-id2-freedb', the dBAR file's path under accuraterip.com/accuraterip/)."""
-    lba = [o - LEAD_IN for o in offsets] + [leadout - LEAD_IN]
-    id1 = sum(lba) & 0xFFFFFFFF
-    id2 = sum(max(x, 1) * (i + 1) for i, x in enumerate(lba)) & 0xFFFFFFFF
-    fd = freedb_id(leadout, offsets)
-    n = len(offsets)
-    name = "dBAR-%03d-%08x-%08x-%s.bin" % (n, id1, id2, fd)
-    return ("%03d-%08x-%08x-%s" % (n, id1, id2, fd),
-            "%x/%x/%x/%s" % (id1 & 0xF, id1 >> 4 & 0xF, id1 >> 8 & 0xF, name))
-
-
-def disc_ids(disc: AudioDisc) -> dict:
-    first, last, leadout, offsets = audio_toc(disc)
-    ar, dbar = accuraterip_ids(leadout, offsets)
-    return {"musicbrainz": musicbrainz_id(first, last, leadout, offsets),
-            "freedb": freedb_id(leadout, offsets), "accuraterip": ar, "dbar": dbar,
-            "toc": " ".join(str(x) for x in (first, last, leadout, *offsets))}
-
 
 def read_ids(fs: AudioDisc) -> dict:
     ids = disc_ids(fs)
@@ -199,6 +156,8 @@ def scan(source: str, cfg) -> dict:
             "track_title": named.get("title") or t.title,
             "track_artist": named.get("artist") or t.performer or album.get("album_artist"),
             "index": i, "first": i == 0, "last": i == len(audio) - 1,
+            # AccurateRip's entries count from the disc's first track, data or not
+            "ar_index": t.number - disc.tracks[0].number,
             "track_total": len(audio), "album": album.get("album"),
             "album_artist": album.get("album_artist"), "date": album.get("date"),
             "year": album.get("year"), "compilation": bool(album.get("compilation")),
@@ -297,40 +256,58 @@ def decode_argv(ffmpeg: str, flac: Path, out: Path) -> list[str]:
             "-f", "s16le", "-c:a", "pcm_s16le", ff.url(out)]
 
 
-def _read_twice(source: str, title: dict, part: Path, cfg) -> tuple[bytes, list[dict]]:
-    """Test & copy: read the track twice until the CRC32s agree, at most 1 + retries
-    times each; the error names the track when they never do."""
-    from digitizer.tools import cdparanoia
+def read_setup(source: str, cfg, catalog) -> dict:
+    """What reading every track of the disc needs, found once a disc (the rip step merges
+    it into each title): the TOC, and the read offset with where it came from."""
+    disc = open_source(source)
+    if disc is None:
+        raise SourceError(f"{source} is not an audio CD or a CUE sheet")
+    offset, origin, drive = read_offset_of(source, disc, cfg, catalog)
+    return {"toc": [{"number": t.number, "start": t.start, "length": t.length,
+                     "audio": t.audio} for t in disc.tracks],
+            "read_offset": offset, "read_offset_source": origin, "drive": drive}
 
-    tries = []
-    test = part.with_name(f".{part.name}.test.raw")
-    copy = part.with_name(f".{part.name}.copy.raw")
-    try:
-        for _ in range(1 + max(0, int(cfg.cd_read_retries))):
-            cdparanoia.read_track(source, title["title"], str(test), cfg.cd_paranoia)
-            cdparanoia.read_track(source, title["title"], str(copy), cfg.cd_paranoia)
-            a, b = test.read_bytes(), copy.read_bytes()
-            tries.append({"test_crc32": "%08X" % zlib.crc32(a),
-                          "copy_crc32": "%08X" % zlib.crc32(b)})
-            if a == b and len(b) == title["sectors"] * SECTOR:
-                return b, tries
-    finally:
-        test.unlink(missing_ok=True)
-        copy.unlink(missing_ok=True)
-    raise VerificationFailed(
-        f"track {title['title']}: test and copy reads differ after {len(tries)} attempt(s) "
-        f"(CRC32 {tries[-1]['test_crc32']} vs {tries[-1]['copy_crc32']}); not ripped")
+
+def read_offset_of(source: str, disc: AudioDisc, cfg, catalog) -> tuple[int, str, str | None]:
+    """(offset in samples, where it came from, the drive's name): `read_offset` (config or
+    --read-offset) > the drive's `[drives."VENDOR MODEL"]` > AccurateRip's drive offset
+    list (fetched once, kept in the catalog) > unknown (0, and the marker says so). An
+    image is read as it is (0) unless told."""
+    if cfg.read_offset != "":
+        return int(cfg.read_offset), "option", None
+    if disc.kind != "drive":
+        return 0, "image", None
+    name = drives.drive_name(source)
+    configured = cfg.drive_offset(name)
+    if configured is not None:
+        return configured, "config", name
+    from digitizer.services import accuraterip
+
+    known = accuraterip.drive_offset(accuraterip.drive_offsets(cfg, catalog), name) \
+        if name else None
+    if known is not None:
+        return known, "accuraterip", name
+    return 0, "unknown", name
 
 
 def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
-    """One track to a FLAC `part`: secure read, encode, decode back and compare."""
+    """One track to a FLAC `part`: secure read (formats/cdread.py), encode, decode back
+    and compare."""
+    from digitizer.formats import cdread
     from digitizer.tools import ffmpeg as ff
     from digitizer.tools import run
 
     ffmpeg = ff.binary(cfg.ffmpeg)
-    pcm, tries = _read_twice(source, title, part, cfg)
+    if "toc" not in title:  # ripped on its own: the track alone, as the disc's TOC says
+        title = dict(title, **read_setup(source, cfg, None))
+
+    def verdict_of(pcm: bytes) -> tuple[dict, dict]:
+        sums = checksums(pcm, title.get("first", False), title.get("last", False))
+        return sums, verify_track(title, sums, cfg)
+
+    pcm, how = cdread.secure_read(source, title, part, cfg, verdict_of)
     progress(title["duration"] / 2)
-    sums = checksums(pcm, title.get("first", False), title.get("last", False))
+    sums, verified = how["checksums"], how["verdict"]
     raw = part.with_name(f".{part.name}.pcm")
     back = part.with_name(f".{part.name}.back")
     try:
@@ -343,11 +320,11 @@ def rip(source: str, title: dict, part: Path, cfg, progress) -> dict:
     finally:
         raw.unlink(missing_ok=True)
         back.unlink(missing_ok=True)
-    verified = verify_track(title, sums, cfg)
     progress(title["duration"])
     return {"duration": title["duration"], "track": title["title"],
-            **{k: title.get(k) for k in KEPT_FACTS if k in title}, "reads": tries,
-            "test_crc32": tries[-1]["test_crc32"], "copy_crc32": tries[-1]["copy_crc32"],
+            **{k: title.get(k) for k in KEPT_FACTS if k in title}, "reads": how["reads"],
+            "test_crc32": how["test_crc32"], "copy_crc32": how["copy_crc32"],
+            "verified_by": how["verified_by"], "read_count": how["read_count"],
             **sums, "accuraterip": verified, "samples": len(pcm) // 4,
             "tool_versions": {"cd-paranoia": run.version(cfg.cd_paranoia),
                               "ffmpeg": run.version(ffmpeg)}}
@@ -357,19 +334,19 @@ def library_root(cfg) -> Path:
     return cfg.path_of("library")
 
 
-def verify_track(title: dict, sums: dict, cfg) -> dict:
+def verify_track(title: dict, sums: dict, cfg, catalog=None) -> dict:
     """The AccurateRip verdict of one ripped track (services/accuraterip.py); the dBAR file
     is kept in the catalog, so a disc is fetched once."""
     from digitizer.services import accuraterip
 
     ids = title.get("ids") or {}
     if not ids.get("dbar"):
-        return {"status": accuraterip.NOT_VERIFIED}
-    chunks = accuraterip.fetch(cfg, ids["dbar"])
+        return {"status": accuraterip.NOT_VERIFIED, "reason": "the disc has no AccurateRip id"}
+    chunks, why = accuraterip.fetch(cfg, ids["dbar"], catalog)
     _, id1, id2, fd = ids["accuraterip"].split("-")
-    return accuraterip.verdict(chunks, title.get("index", title["title"] - 1),
-                               sums["accuraterip_v1"], sums["accuraterip_v2"],
-                               (int(id1, 16), int(id2, 16), int(fd, 16)))
+    index = title.get("ar_index", title.get("index", title["title"] - 1))
+    return accuraterip.verdict(chunks, index, sums["accuraterip_v1"], sums["accuraterip_v2"],
+                               (int(id1, 16), int(id2, 16), int(fd, 16)), why)
 
 
 def retag_argv(ffmpeg: str, src: Path, out: Path, tag: dict) -> list[str]:
@@ -420,13 +397,15 @@ def verify(info: dict, cfg) -> dict:
 
     title = {"title": info["title"], "ids": info.get("ids"),
              "index": info.get("index", info["title"] - 1)}
+    if "ar_index" in info:
+        title["ar_index"] = info["ar_index"]
     sums = {"accuraterip_v1": info.get("accuraterip_v1"),
             "accuraterip_v2": info.get("accuraterip_v2")}
     if not (sums["accuraterip_v1"] and sums["accuraterip_v2"]):
         raise SourceError(f"{info.get('file')}: its marker has no AccurateRip checksums")
     verdict = verify_track(title, sums, cfg)
     return {"facts": {"accuraterip": verdict}, "verdict": accuraterip.describe(verdict),
-            "failed": verdict["status"] == "mismatch"}
+            "status": verdict["status"], "failed": verdict["status"] == "mismatch"}
 
 
 def library_path(library: Path, name, item: dict, episode: int | None,

@@ -158,6 +158,15 @@ def _quoted(text) -> str:
     return '"' + str(text or "").replace('"', "'").replace("\n", " ") + '"'
 
 
+def _offset_text(track: dict) -> str:
+    if "read_offset" not in track:
+        return "not recorded"
+    origin = {"option": "given", "config": "from the config", "accuraterip": "from "
+              "AccurateRip's drive list", "image": "none: an image, read as it is",
+              "unknown": "UNKNOWN: the drive is in no list, nothing corrected"}
+    return f"{track['read_offset']:+d} samples ({origin.get(track.get('read_offset_source'), '')})"
+
+
 def album_files(tracks: list[dict]) -> dict[str, str]:
     """A CUE sheet and a rip log for the tracks of one album in the library (their insert
     markers, any order). The CUE is EAC's "gaps appended" form: each track is a file, and
@@ -194,15 +203,21 @@ def album_files(tracks: list[dict]) -> dict[str, str]:
     log = [f"digitizer rip log: {first.get('album_artist') or ''} - {first.get('album') or ''}",
            f"MusicBrainz disc id: {ids.get('musicbrainz')}",
            f"freedb id: {ids.get('freedb')}", f"AccurateRip id: {ids.get('accuraterip')}",
-           f"TOC: {ids.get('toc')}", "",
-           "track  test CRC32  copy CRC32  AR v1     AR v2     AccurateRip"]
+           f"TOC: {ids.get('toc')}", f"Drive: {first.get('drive') or '-'}",
+           f"Read offset correction: {_offset_text(first)}", "",
+           "track  test CRC32  copy CRC32  AR v1     AR v2     verified by     AccurateRip"]
     for t in tracks:
-        log.append(f"{t['title']:>5}  {t.get('test_crc32', ''):<10}  {t.get('copy_crc32', ''):<10}"
-                   f"  {t.get('accuraterip_v1', ''):<8}  {t.get('accuraterip_v2', ''):<8}  "
-                   f"{accuraterip.describe(t.get('accuraterip') or {})}")
-    same = all(t.get("test_crc32") == t.get("copy_crc32") for t in tracks)
-    log += ["", f"{len(tracks)} track(s); test and copy reads "
-                f"{'agree on every track' if same else 'DIFFER'}"]
+        log.append(f"{t['title']:>5}  {t.get('test_crc32') or '-':<10}  "
+                   f"{t.get('copy_crc32') or '':<10}  {t.get('accuraterip_v1', ''):<8}  "
+                   f"{t.get('accuraterip_v2', ''):<8}  {t.get('verified_by') or 'test and copy':<14}"
+                   f"  {accuraterip.describe(t.get('accuraterip') or {})}")
+    once = sum(1 for t in tracks if t.get("verified_by") == "accuraterip")
+    differ = [t["title"] for t in tracks if t.get("test_crc32") and
+              t.get("test_crc32") != t.get("copy_crc32")]
+    log += ["", f"{len(tracks)} track(s): {once} read once and confirmed by AccurateRip, "
+                f"{len(tracks) - once} by test and copy"
+                + (f"; test and copy DIFFER on track(s) {', '.join(map(str, differ))}"
+                   if differ else "")]
     # The CUE names the files beside it, so it is written only with every track in place.
     total = first.get("track_total")
     out = {f"{stem}.log": "\n".join(log) + "\n"}

@@ -24,8 +24,9 @@ from digitizer.services import http
 DOWN_SECONDS = 600.0
 MISSING_SECONDS = 7 * 86400.0
 
-# service -> time (monotonic) until which it is taken as down, in this process
+# service -> time (monotonic) until which it is taken as down, in this process, and why
 _down: dict[str, float] = {}
+_why: dict[str, str] = {}
 
 
 def online(cfg) -> bool:
@@ -109,9 +110,20 @@ class Client:
         """One warning line, and no more asking for a while."""
         if _down.get(self.name, 0.0) <= time.monotonic():
             warn(f"{self.label} {why}; going on without it")
+            _why[self.name] = f"{self.label} {why}"
         _down[self.name] = time.monotonic() + DOWN_SECONDS
+
+    def why_not(self, url: str | None) -> str:
+        """Why `get` gave no answer, in a few words, for what records it (a track's
+        marker says why it was not verified)."""
+        if not url:
+            return "no URL configured"
+        if not self.enabled:
+            return "offline (config online = false or --offline)"
+        return _why.get(self.name) or f"{self.label} did not answer"
 
 
 def forget_down() -> None:
     """Ask every service again (a new run in the same process: the tests)."""
     _down.clear()
+    _why.clear()

@@ -219,6 +219,10 @@ def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, ro
     if todo and getattr(fmt, "IMAGE_FIRST", False) and \
             (image_first or cfg.image_first or _image_files(folder)):
         read_from, damaged = image_disc(source, fmt, folder, todo, fp, catalog, cfg)
+    # What reading every title needs, found once a disc (an audio CD: its TOC and the
+    # drive's read offset).
+    setup = fmt.read_setup(read_from, cfg, catalog) if todo and hasattr(fmt, "read_setup") \
+        else {}
     results, held = [], []
     base = {"fingerprint": fp, "label": scan.get("label"), "source": source}
     for t in chosen:
@@ -231,7 +235,7 @@ def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, ro
                        step="rip", skipped=True)
         else:
             try:
-                got = rip_title(read_from, fmt, t, folder, fp, catalog, cfg,
+                got = rip_title(read_from, fmt, dict(t, **setup), folder, fp, catalog, cfg,
                                 {"label": scan.get("label")}, damaged.get(t["title"]),
                                 redo_done=redo_done)
             except DamagedRead as exc:  # recorded as failed; the other titles go on

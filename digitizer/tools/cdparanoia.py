@@ -31,18 +31,6 @@ def query_argv(source: str, program: str = "cd-paranoia") -> list[str]:
     return [program, "-d", _device(source), "-Q"]
 
 
-def read_argv(source: str, track: int, out: str, program: str = "cd-paranoia") -> list[str]:
-    """One track, full paranoia, as raw little-endian 16-bit stereo PCM (`-r`).
-
-    paranoia guesses a drive's byte order from the audio itself, and on noise-like audio
-    from an image it guesses wrong (every sample byte-swapped, test and copy alike). A
-    BIN image is little-endian by definition, so for an image the order is forced (`-c`);
-    a drive keeps paranoia's guess, which is what it was made for."""
-    order = [] if source.startswith("/dev/") else ["-c"]
-    return [program, "-d", _device(source), "-q", *order, "-r", str(track),
-            os.path.abspath(out)]
-
-
 _ROW = re.compile(r"^\s*(\d+)\.\s+(\d+)\s+\[[\d:.]+\]\s+(\d+)\s+\[[\d:.]+\]\s+(yes|no|OK)\s+"
                   r"(yes|no)\s+(\d)\s*$")
 
@@ -69,7 +57,7 @@ def query(source: str, program: str = "cd-paranoia") -> list[dict]:
     return parse_query(got.stderr + got.stdout)
 
 
-def read_error(text: str, track: int) -> str:
+def read_error(text: str, track) -> str:
     """Why a read failed, in one line, from cd-paranoia's stderr."""
     if re.search(r"Track #\d+ does not exist", text):
         return f"track {track} does not exist on this disc"
@@ -79,7 +67,31 @@ def read_error(text: str, track: int) -> str:
     return lines[-1] if lines else "read failed"
 
 
-def read_track(source: str, track: int, out: str, program: str = "cd-paranoia") -> None:
-    got = run.run(read_argv(source, track, out, program), check=False)
+def span(first: tuple[int, int], last: tuple[int, int]) -> str:
+    """cd-paranoia's span from sector `first[1]` of track `first[0]` to sector `last[1]` of
+    track `last[0]` (both counted from the track's INDEX 01, the last one included)."""
+    return f"{first[0]}[.{first[1]}]-{last[0]}[.{last[1]}]"
+
+
+def read_argv(source: str, what: str, out: str, program: str = "cd-paranoia") -> list[str]:
+    """`what` (a track number or a `span`), full paranoia, as raw little-endian 16-bit
+    stereo PCM (`-r`).
+
+    paranoia guesses a drive's byte order from the audio itself, and on noise-like audio
+    from an image it guesses wrong (every sample byte-swapped, test and copy alike). A
+    BIN image is little-endian by definition, so for an image the order is forced (`-c`);
+    a drive keeps paranoia's guess, which is what it was made for.
+
+    No `--sample-offset`: cd-paranoia 10.2+2.0.1 reads nothing for a negative one (its
+    span ends before it starts), an extra sector for +588, and aborts a last track whose
+    offset reaches into the lead-out (measured on images). formats/cdread.py reads the
+    sectors around a track and shifts the samples itself, the same for drives and images."""
+    order = [] if source.startswith("/dev/") else ["-c"]
+    return [program, "-d", _device(source), "-q", *order, "-r", what, os.path.abspath(out)]
+
+
+def read_span(source: str, what: str, out: str, program: str = "cd-paranoia") -> None:
+    """Read `what` (a track number or a `span`) as raw PCM into `out`."""
+    got = run.run(read_argv(source, what, out, program), check=False)
     if got.returncode != 0 or not os.path.exists(out):
-        raise ToolFailed(f"cd-paranoia: track {track}: {read_error(got.stderr, track)}")
+        raise ToolFailed(f"cd-paranoia: {what}: {read_error(got.stderr, what)}")

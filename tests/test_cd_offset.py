@@ -76,6 +76,17 @@ def server_for(cue: Path, true: bytes, **kw) -> Served:
                    "/ar/DriveOffsets.bin": (200, accuraterip.build_drive_offsets(DRIVE_LIST))})
 
 
+@pytest.fixture(autouse=True)
+def services_answer_again():
+    """A service that did not answer is not asked again by the same process for a while:
+    each test is a new run."""
+    from digitizer.services import client
+
+    client.forget_down()
+    yield
+    client.forget_down()
+
+
 @pytest.fixture
 def offline_names(monkeypatch):
     monkeypatch.setenv("DIGITIZER_MUSICBRAINZ_URL", "")
@@ -177,9 +188,13 @@ def test_offset_find_on_a_disc_accuraterip_does_not_know(tmp_path, run_cli, home
     assert got.code == 1
     ar = cd.disc_ids(cd.open_source(str(cue)))["accuraterip"]
     assert f"this disc is not in AccurateRip (AccurateRip id {ar})" in got.stderr
+    # The "not there" is kept in the catalog a while; with another catalog and no server:
+    monkeypatch.setenv("DIGITIZER_CATALOG", str(tmp_path / "other.db"))
     monkeypatch.setenv("DIGITIZER_ACCURATERIP_URL", "http://127.0.0.1:9/ar")
     got = run_cli("offset", "find", cue, "--save")
-    assert got.code == 1 and "AccurateRip could not be asked (could not reach" in got.stderr
+    assert got.code == 1
+    assert "AccurateRip did not answer" in got.stderr
+    assert "finding the offset needs AccurateRip" in got.stderr
 
 
 # -- ripping with the correction -----------------------------------------------------------

@@ -75,8 +75,7 @@ def find(source: str, cfg, catalog, folder: Path, confirm: int = 2, say=None) ->
     ids = cd.disc_ids(disc)
     chunks, why = accuraterip.fetch(cfg, ids["dbar"], catalog)
     if chunks is None:
-        raise DigitizerError(f"AccurateRip could not be asked ({why}); finding the offset "
-                             "needs it")
+        raise DigitizerError(f"{why}; finding the offset needs AccurateRip")
     known = database_checksums(chunks, ids["accuraterip"])
     if not known:
         raise DigitizerError(f"this disc is not in AccurateRip (AccurateRip id "

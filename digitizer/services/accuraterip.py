@@ -102,7 +102,7 @@ def fetch(cfg, dbar_path: str, catalog=None) -> tuple[list[dict] | None, str | N
     base = cfg.accuraterip_url
     answer = client.get(f"{base.rstrip('/')}/{dbar_path}") if base else None
     if answer is None:
-        return None, client.why_not(base)
+        return None, client.why_not(base) if base else "no accuraterip_url configured"
     chunks = _answer(client, dbar_path, answer)
     return chunks, (client.why_not(base) if chunks is None else None)
 

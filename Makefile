@@ -57,12 +57,17 @@ completions: setup
 # dependencies and its sqlite-utils is too old), a launcher in $(PREFIX)/bin that runs it,
 # the man pages, completions, the systemd units and the udev rule. The units are written by
 # the installed program itself (python -m digitizer.units), as `watch --print-systemd` does,
-# so they always agree; they run as $(SERVICE_USER)[:$(SERVICE_GROUP)].
+# so they always agree; they run as $(SERVICE_USER)[:$(SERVICE_GROUP)]. With a TLS cluster,
+# CLUSTER_TLS_CA, CLUSTER_TLS_CERT and CLUSTER_TLS_KEY name the coordinator's certificate
+# files, which the units load as systemd credentials (README: Cluster security).
 # Works with DESTDIR staging: the launcher runs the venv's python (which finds its venv by
 # its own location), never the venv's scripts, whose first lines name the staging folder.
 LIBDIR := $(PREFIX)/lib/digitizer
 SERVICE_USER ?= digitizer
 SERVICE_GROUP ?=
+CLUSTER_TLS_CA ?=
+CLUSTER_TLS_CERT ?=
+CLUSTER_TLS_KEY ?=
 install:
 	rm -rf "$(DESTDIR)$(LIBDIR)"
 	$(PY) -m venv "$(DESTDIR)$(LIBDIR)"
@@ -77,7 +82,8 @@ install:
 	install -D -m 644 completions/digitizer.zsh "$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_digitizer"
 	install -D -m 644 completions/digitizer.fish "$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/digitizer.fish"
 	"$(DESTDIR)$(LIBDIR)/bin/python" -m digitizer.units "$(DESTDIR)$(PREFIX)/lib/systemd/system" \
-	  "$(PREFIX)/bin/digitizer" "$(SERVICE_USER)" "$(SERVICE_GROUP)"
+	  "$(PREFIX)/bin/digitizer" "$(SERVICE_USER)" "$(SERVICE_GROUP)" \
+	  "$(CLUSTER_TLS_CA)" "$(CLUSTER_TLS_CERT)" "$(CLUSTER_TLS_KEY)"
 	install -d "$(DESTDIR)$(PREFIX)/lib/udev/rules.d"
 	mv "$(DESTDIR)$(PREFIX)/lib/systemd/system/60-digitizer.rules" "$(DESTDIR)$(PREFIX)/lib/udev/rules.d/"
 

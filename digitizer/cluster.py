@@ -15,19 +15,29 @@ Why each part is the way it is (measured, see the README's cluster section):
 - A task whose client went away (the coordinator killed) keeps running on its worker
   thread; it notices at its next progress line that its key was released and stops.
 
+Who may connect (see the README's cluster security): a Dask worker runs whatever a client
+sends it, so the scheduler is either on loopback, or spoken to over tls:// with mutual
+certificates from the cluster's own CA (certs.py makes them), or the user said that the
+network is trusted (`cluster_plaintext`). Before Dask connects, a TLS handshake of our own
+(certs.probe) finds a certificate either side refuses, or a scheduler that speaks plain
+TCP, and says which in one line: Dask reports these as a generic closed connection and can
+be left hanging on the plain-TCP one.
+
 Dask is imported only here and only when a cluster is used: `import distributed` costs
 half a second, and most commands never need it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import threading
 import time
 from pathlib import Path, PurePosixPath
 
-from digitizer import __version__
-from digitizer.errors import ClusterUnavailable, Interrupted, ToolFailed, UsageError, warn
+from digitizer import __version__, certs
+from digitizer.errors import (ClusterRefused, ClusterUnavailable, Interrupted, ToolFailed,
+                              UsageError, warn)
 
 # The topic workers report on: which worker took the attempt, and its progress. (The
 # scheduler stamps each message with "worker", the address; ours is "name".)
@@ -36,6 +46,8 @@ TOPIC = "digitizer-transcode"
 REPORT_SECONDS = 1.0
 # A hardware preset is sent only to workers started with `--resources GPU=1`.
 HARDWARE_RESOURCES = {"GPU": 1}
+# Dask schemes that encrypt and authenticate (tls:// and TLS websockets).
+TLS_SCHEMES = ("tls", "wss")
 
 
 def path_map(text: str) -> list[tuple[str, str]]:
@@ -62,27 +74,67 @@ def to_worker(path: Path, pairs: list[tuple[str, str]]) -> str:
     return text
 
 
+def split_address(address: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a scheduler address; no scheme is Dask's default, tcp."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, _, port = rest.rpartition(":") if ":" in rest else (rest, "", "")
+    host = host.strip("[]")
+    return scheme.lower(), host, int(port) if port.isdigit() else None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine by its loopback address or name (not resolved: a
+    name that is this machine's on the network reaches it from the network too)."""
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class Cluster:
     """A connection to the scheduler (opened on first use, one per process, shared by the
     coordinator's threads) and the path mapping of its workers."""
 
-    _clients: dict[str, object] = {}
+    _clients: dict[tuple, object] = {}
     _lock = threading.Lock()
     _reports: dict[str, dict] = {}  # task key -> the latest report of its worker
 
-    def __init__(self, address: str, paths: str = ""):
+    def __init__(self, address: str, paths: str = "", *,
+                 tls: tuple[str, str, str] | None = None, plaintext: bool = False):
+        """`tls`: the CA, certificate and key files of this coordinator. Raises
+        ClusterRefused for an address this coordinator must not use as it is."""
         self.address = address
         self.pairs = path_map(paths)
+        self.scheme, self.host, self.port = split_address(address)
+        self.tls = tls if tls and any(tls) else None
+        self._key = (address, self.tls)  # one client per scheduler and certificate
+        if self.scheme in TLS_SCHEMES:
+            certs.context(address, self.tls)  # usable files, now rather than at first use
+        elif not plaintext and self.scheme != "inproc" and not is_loopback(self.host):
+            raise ClusterRefused(
+                f"cluster {address} is plain TCP to another machine: anyone who can reach it "
+                f"can run any program on every worker; use tls:// with certificates "
+                f"({certs.HOW_TO_TLS}), or set cluster_plaintext = true if the network is "
+                f"trusted")
 
     @classmethod
     def from_config(cls, cfg) -> "Cluster | None":
         address = (cfg.values.get("cluster") or "").strip()
-        return cls(address, cfg.values.get("cluster_paths") or "") if address else None
+        if not address:
+            return None
+        tls = tuple(cfg.values.get(k) or "" for k in
+                    ("cluster_tls_ca", "cluster_tls_cert", "cluster_tls_key"))
+        return cls(address, cfg.values.get("cluster_paths") or "", tls=tls,
+                   plaintext=bool(cfg.values.get("cluster_plaintext")))
 
     # -- the client -------------------------------------------------------------------
     def client(self):
         with self._lock:
-            client = self._clients.get(self.address)
+            client = self._clients.get(self._key)
             # "connecting": Dask is reconnecting by itself after a blip; only a client that
             # gave up is replaced.
             if client is not None and client.status not in ("closing", "closed"):
@@ -92,12 +144,28 @@ class Cluster:
             except ImportError:
                 raise UsageError("config cluster needs Dask distributed: pip install "
                                  "'digitizer[cluster]'") from None
+            security = None
+            if self.scheme in TLS_SCHEMES:
+                from distributed.security import Security
+
+                certs.probe(self.address, self.host, self.port or certs.PORT, self.tls,
+                            after_handshake=self.scheme == "tls")
+                ca, cert, key = self.tls
+                security = Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key,
+                                    require_encryption=True)
             try:
-                client = Client(self.address, set_as_default=False)
-            except (OSError, TimeoutError) as exc:
+                client = Client(self.address, security=security, set_as_default=False)
+            except Exception as exc:  # noqa: BLE001 - Dask raises OSError, TimeoutError,
+                # or from a connection cut during its handshake ValueError or TypeError
+                if security is None and certs.speaks_tls(self.host, self.port or certs.PORT):
+                    raise ClusterRefused(
+                        f"the scheduler at {self.address} speaks TLS: set cluster = "
+                        f"\"tls://{self.address.partition('://')[2] or self.address}\" and "
+                        f"cluster_tls_ca, cluster_tls_cert, cluster_tls_key "
+                        f"({certs.HOW_TO_TLS})") from None
                 raise ClusterUnavailable(self._unreachable(exc)) from None
             client.subscribe_topic(TOPIC, self._on_report)
-            self._clients[self.address] = client
+            self._clients[self._key] = client
             return client
 
     def _unreachable(self, exc: BaseException | None = None) -> str:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from digitizer.errors import UsageError
+from digitizer.errors import ClusterRefused, UsageError
 
 # key -> (default, help). Path defaults are filled in by _defaults() because they depend on
 # the environment. Keep this the one list of keys: `config init`, the README and the man page
@@ -64,10 +64,17 @@ KEYS: dict[str, str] = {
     "insert_mode": "move | hardlink | copy",
     "transcode_workers": "transcode steps run at once under `watch` (with `cluster`: at "
                          "least as many as the cluster's workers have threads)",
-    "cluster": "Dask scheduler the transcodes are sent to, e.g. tcp://nas:8786 (empty: "
+    "cluster": "Dask scheduler the transcodes are sent to, e.g. tls://nas:8786 (empty: "
                "encode here); needs `pip install digitizer[cluster]`",
     "cluster_paths": "where the workers see the shared folders: COORDINATOR_PREFIX="
                      "WORKER_PREFIX pairs separated by ; (empty: the same paths)",
+    "cluster_tls_ca": "CA certificate a tls:// scheduler's certificate must be signed by "
+                      "(`digitizer cluster certs` makes it: ca.pem)",
+    "cluster_tls_cert": "this coordinator's certificate for a tls:// scheduler "
+                        "(coordinator.pem)",
+    "cluster_tls_key": "the private key of cluster_tls_cert (coordinator.key)",
+    "cluster_plaintext": "allow a plain tcp:// scheduler on another machine (anyone who can "
+                         "reach it can run code on the workers: only on a trusted network)",
     "poll_seconds": "drive polling interval of `watch`",
     "retry_seconds": "first pause before `watch` (running or --once) retries a step that "
                      "failed for a cause that may go away (disk full or read-only, a read "
@@ -141,6 +148,10 @@ def _defaults() -> dict:
         "transcode_workers": 1,
         "cluster": "",
         "cluster_paths": "",
+        "cluster_tls_ca": "",
+        "cluster_tls_cert": "",
+        "cluster_tls_key": "",
+        "cluster_plaintext": False,
         "poll_seconds": 2.0,
         "retry_seconds": 60.0,
         "hook": "",
@@ -160,6 +171,10 @@ def _defaults() -> dict:
 # Keys that name a folder or file: they must be non-empty text (a TOML number or boolean
 # there would become a folder called "5" or "True" in the current directory).
 PATH_KEYS = ("staging", "transcoded", "library", "catalog")
+# Files the coordinator's TLS connection reads: when set, they must be there when the config
+# is read, so a `watch` started with a wrong path stops at once instead of at its first
+# transcode.
+TLS_KEYS = ("cluster_tls_ca", "cluster_tls_cert", "cluster_tls_key")
 
 
 def _coerce(key: str, value, default, origin: str = "environment"):
@@ -290,6 +305,7 @@ def load(path: Path | None = None) -> Config:
             values[key] = _coerce(key, env, default)
             origin[key] = "DIGITIZER_" + key.upper()
     _check_names(values, presets, origin)
+    _check_tls_files(values, origin)
     return Config(values=values, path=path, presets=presets, sources=sources,
                   drives=drive_tables)
 
@@ -338,6 +354,21 @@ def _check_names(values: dict, user_presets: dict, origin: dict) -> None:
         if name not in known:
             raise UsageError(f"{origin[key]}: {key}: unknown preset {name!r}; presets are "
                              f"{', '.join(sorted(known))}")
+
+
+def _check_tls_files(values: dict, origin: dict) -> None:
+    """A certificate or key that is named must be a readable file (exit code 5, as every
+    problem of the cluster's certificates: the transcodes wait until it is fixed)."""
+    for key in TLS_KEYS:
+        text = values[key].strip()
+        if not text:
+            continue
+        path = Path(text).expanduser()
+        values[key] = str(path)
+        if not path.is_file() or not os.access(path, os.R_OK):
+            why = "is not readable by this user" if path.is_file() else "does not exist"
+            raise ClusterRefused(f"{origin[key]}: {key}: {path} {why} (`digitizer cluster "
+                                 "certs` makes the certificates; README: Cluster security)")
 
 
 def default_toml() -> str:

@@ -13,7 +13,7 @@ ERROR = 1  # generic failure: verification failed, conflict, disk full, bad inpu
 USAGE = 2  # bad command line, malformed JSON on stdin, bad config
 TOOL = 3  # an external program is missing or failed
 SOURCE = 4  # no disc in the drive, or the source is unreadable / not a disc
-CLUSTER = 5  # the Dask scheduler (config `cluster`) cannot be reached or went away
+CLUSTER = 5  # the Dask scheduler (config `cluster`) cannot be reached, went away or refused
 INTERRUPTED = 130  # SIGINT / SIGTERM: work stopped, state left consistent
 
 EXIT_CODES = {
@@ -24,8 +24,9 @@ EXIT_CODES = {
     TOOL: "an external tool is missing (the message names the package) or failed (its last "
           "error line)",
     SOURCE: "no disc, or the source is unreadable or not a disc",
-    CLUSTER: "the Dask scheduler (config `cluster`) cannot be reached or went away; the "
-             "steps it had are pending again",
+    CLUSTER: "the Dask scheduler (config `cluster`) cannot be reached or went away, or it "
+             "and this machine do not admit each other (certificates, TLS, plain TCP off this "
+             "machine); the steps it had are pending again",
     INTERRUPTED: "interrupted by SIGINT/SIGTERM; re-run or `digitizer resume` continues",
 }
 
@@ -109,6 +110,12 @@ class ClusterUnavailable(DigitizerError):
     step it was for goes back to pending (like an interruption), with its own exit code."""
 
     exit_code = CLUSTER
+
+
+class ClusterRefused(ClusterUnavailable):
+    """The scheduler and this coordinator do not admit each other: a certificate missing,
+    expired or from another CA, TLS on one side only, or plain TCP off this machine. Like
+    an unreachable scheduler, the work waits (pending) until the setup is fixed."""
 
 
 def describe_os_error(exc: BaseException) -> str:

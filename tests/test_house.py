@@ -34,6 +34,7 @@ IMPORTS = {
     # the steps ask TheDiscDb and TMDb through identity.py, never directly
     "digitizer.services.discdb": ("identity.py", "services/"),
     "digitizer.services.tmdb": ("identity.py", "services/"),
+    "cryptography": ("certs.py",),
 }
 
 

@@ -22,6 +22,7 @@ from digitizer.errors import DigitizerError, Interrupted
 
 # command name -> the module of digitizer.cli that defines it (as a function of that name)
 COMMANDS = {"config": "admin", "catalog": "admin", "completion": "admin", "discdb": "admin",
+            "cluster": "admin",
             "detect": "identify", "fingerprint": "identify", "scan": "identify",
             "manifest": "identify", "rip": "steps", "transcode": "steps", "insert": "steps",
             "verify": "steps", "resume": "unattended", "watch": "unattended",

@@ -1,7 +1,10 @@
 """Commands that look after digitizer itself: config (init, show), catalog (rebuild,
-events), discdb (import)."""
+events), discdb (import), offset (find), cluster (certs)."""
 
 from __future__ import annotations
+
+import socket
+from pathlib import Path
 
 import click
 
@@ -215,3 +218,51 @@ def offset_find(env, source, save):
                    + (f"; saved in {found['saved']}." if found["saved"] else "."))
     else:
         click.echo(json_dumps(found))
+
+
+@click.group(short_help="Set up the Dask cluster the transcodes go to.")
+def cluster():
+    """The Dask cluster of config `cluster`: its scheduler, its workers and this
+    coordinator admit each other by TLS certificates from the cluster's own CA.
+
+    \b
+    Example:
+      digitizer cluster certs ~/digitizer-certs --host nas --host desktop
+    """
+
+
+@cluster.command("certs", short_help="Make the cluster's CA and certificates.")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--host", "hosts", multiple=True, required=True,
+              metavar="NAME[=ADDRESS,...]",
+              help="A machine that runs `dask worker` (repeat for each), with the other "
+                   "names and IP addresses it is reached by; all go into its certificate.")
+@click.option("--scheduler", metavar="NAME[=ADDRESS,...]",
+              help="The machine of `dask scheduler` (default: the first --host).")
+@click.option("--coordinator", metavar="NAME[=ADDRESS,...]", default=socket.gethostname,
+              show_default="this machine's name",
+              help="The machine that runs digitizer (rips, and sends the transcodes).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8786, show_default=True,
+              help="The scheduler's port, for the commands printed.")
+@click.option("--days", type=click.IntRange(1, 3650), default=825, show_default=True,
+              help="How long the certificates are valid (the CA: ten years).")
+@click.option("--new-ca", is_flag=True,
+              help="Make a new CA even if FOLDER has one (every machine then needs its new "
+                   "certificate at once).")
+def cluster_certs(folder, hosts, scheduler, coordinator, port, days, new_ca):
+    """Make a CA in FOLDER (or keep the one there) and, signed by it, a certificate and
+    key for the scheduler, for each worker (--host) and for this coordinator, all
+    readable by their owner only; then print where each goes, the `dask scheduler` and
+    `dask worker` command lines and the config keys. Run it again to renew them: the CA
+    stays, so one machine at a time can take its new files.
+
+    \b
+    Example:
+      digitizer cluster certs ~/digitizer-certs --host nas=192.168.1.10 --host desktop
+      digitizer cluster certs ~/digitizer-certs --host nas --host desktop --days 365
+    """
+    from digitizer import certs
+
+    made = certs.make(folder, list(hosts), scheduler=scheduler, coordinator=coordinator,
+                      days=days, new_ca=new_ca)
+    click.echo(certs.instructions(made, port), nl=False)

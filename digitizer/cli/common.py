@@ -12,8 +12,8 @@ import click
 from digitizer.errors import DigitizerError
 
 EPILOG_EXIT = ("Exit codes: 0 ok, 1 error, 2 usage, 3 external tool missing or failed, "
-               "4 no disc or unreadable source, 5 cluster scheduler unreachable, 130 interrupted "
-               "(see man digitizer).")
+               "4 no disc or unreadable source, 5 cluster scheduler unreachable or refused, "
+               "130 interrupted (see man digitizer).")
 
 
 class Env:
@@ -66,7 +66,7 @@ def cluster_option(f):
         if value is not None:
             ctx.ensure_object(Env).cfg.values["cluster"] = value
 
-    return click.option("--cluster", metavar="tcp://HOST:PORT", expose_value=False,
+    return click.option("--cluster", metavar="tls://HOST:PORT", expose_value=False,
                         callback=remember,
                         help="Send the transcodes to this Dask scheduler (default: config "
                              "`cluster`; \"\" encodes here).")(f)

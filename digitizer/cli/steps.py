@@ -86,7 +86,7 @@ def transcode(env, files, preset, list_presets, as_array, table):
       digitizer transcode --list-presets
       digitizer transcode ~/.local/share/digitizer/staging/FILM-*/title_01.mkv -p hevc
       digitizer rip film.iso | digitizer transcode - --preset h264
-      digitizer transcode title_01.mkv --cluster tcp://nas:8786
+      digitizer transcode title_01.mkv --cluster tls://nas:8786
     """
     from digitizer.steps import transcode as tc
     from digitizer.jsonio import read_inputs

@@ -134,13 +134,14 @@ def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as
     `digitizer review` before insert. A step that failed for a cause that may go away (a
     disk full or read-only, a read error) is tried again after `retry_seconds` (doubling),
     and at once when its disc is put back in. SIGTERM/SIGINT stop cleanly. The units
-    printed start this very program (its path as it was run).
+    printed start this very program (its path as it was run), with the cluster's
+    certificate files of the config.
 
     \b
     Example:
       digitizer watch
       digitizer watch --once ~/isos/*.iso
-      digitizer watch --cluster tcp://nas:8786
+      digitizer watch --cluster tls://nas:8786
       */10 * * * * digitizer watch --once        (crontab)
       digitizer watch --print-systemd > ~/.config/systemd/user/digitizer-watch.service
       digitizer watch --print-systemd --system --run-as media:media
@@ -151,13 +152,15 @@ def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as
     if print_systemd or print_udev:
         user, _, group = run_as.partition(":")
         exe = units.program()
+        tls = {key: env.cfg.values.get(key) for key in units.CREDENTIALS}
         if print_systemd:
-            click.echo(units.watch_unit(exe, system=system, user=user, group=group or None),
-                       nl=False)
+            click.echo(units.watch_unit(exe, system=system, user=user, group=group or None,
+                                        tls=tls), nl=False)
         if print_udev:
             click.echo(units.udev_rule(), nl=False)
             click.echo(f"\n# and the unit it starts, {units.ONCE_UNIT}:")
-            click.echo(units.once_unit(exe, user=user, group=group or None), nl=False)
+            click.echo(units.once_unit(exe, user=user, group=group or None, tls=tls),
+                       nl=False)
         return
     from digitizer.steps.detect import normalise
 

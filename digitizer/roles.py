@@ -176,11 +176,22 @@ def _versions(rest: list[dict]) -> list[dict]:
     mine = set(_segs(longest))
     if not mine:
         return [longest]
+    def plays(t: dict) -> set[int]:
+        """The smallest listed titles `t` plays whole (not a shorter play-all of them)."""
+        inside = [o for o in rest if o is not t and _segs(o) and set(_segs(o)) <= set(_segs(t))]
+        return {o["title"] for o in inside
+                if not any(p is not o and set(_segs(p)) < set(_segs(o)) for p in inside)}
+
+    # Two play-alls of the same episodes (one adds a recap or a bumper) share their
+    # segments too, but they play the same listed titles; two cuts of a film play
+    # different ones (the extended cut plays a scene the theatrical one leaves out).
+    own = plays(longest)
     cuts = [longest]
     for t in rest:
         theirs = set(_segs(t))
         if (t is not longest and theirs and t["duration"] >= MAIN_RATIO * longest["duration"]
-                and len(theirs & mine) >= VERSION_SHARE * min(len(theirs), len(mine))):
+                and len(theirs & mine) >= VERSION_SHARE * min(len(theirs), len(mine))
+                and not (len(own) >= 2 and plays(t) == own)):
             cuts.append(t)
     # Cuts of one film are the only long titles of its disc. Other long titles of their
     # own content beside them make a TV disc whose episodes come in versions (original and
@@ -318,6 +329,12 @@ def assign(titles: list[dict], min_seconds: float, kind: str | None = None) -> l
     rest = [t for t in titles if t["role"] is None]
     if not rest:
         return titles
+    cuts = _versions(rest)
+    if len(cuts) > 1 and kind != "show":
+        cuts[0]["role"] = "main"
+        for t in cuts[1:]:
+            t["role"] = "extra"
+            t["version_of"] = cuts[0]["title"]
     # Longest first: a play-all is longer than each of the titles it plays.
     # (its play order, its members), longest play-all first
     groups: list[tuple[tuple, list[dict]]] = []
@@ -339,18 +356,6 @@ def assign(titles: list[dict], min_seconds: float, kind: str | None = None) -> l
             groups.append((_segs(t), members))
             play_alls.append((t, members))
             played.update(m["title"] for m in members)
-    rest = [t for t in titles if t["role"] is None]
-    if not rest:
-        _keep_content(titles)
-        return titles
-    # After the play-alls: a play-all shares every segment with the titles it plays and
-    # would pass for a longer cut of them.
-    cuts = _versions(rest)
-    if len(cuts) > 1 and kind != "show":
-        cuts[0]["role"] = "main"
-        for t in cuts[1:]:
-            t["role"] = "extra"
-            t["version_of"] = cuts[0]["title"]
     rest = [t for t in titles if t["role"] is None]
     if not rest:
         _keep_content(titles)

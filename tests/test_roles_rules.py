@@ -130,3 +130,16 @@ def test_the_kind_decides_what_length_cannot():
     assigned = roles.assign(films, 10, "movie")
     assert not episodes(assigned) and by_number(assigned)[4] == "main"
     assert episodes(roles.assign(films, 10)) == [1, 2, 3, 4]
+
+
+def test_two_cuts_of_a_film_made_of_listed_clips_are_not_play_alls():
+    # A pressed Blu-ray lists each clip of the film as a playlist; the theatrical cut plays
+    # clips 1, 2, 4, the extended cut all four: cuts of one film, not two play-alls.
+    clips = [title(i, s, [[i, 0.0, float(s)]]) for i, s in ((1, 480), (2, 480), (3, 240), (4, 480))]
+    theatrical = title(10, 1440, [[1, 0.0, 480.0], [2, 0.0, 480.0], [4, 0.0, 480.0]])
+    extended = title(11, 1680, [c["segments"][0] for c in clips])
+    titles = roles.assign(clips + [theatrical, extended], 10)
+    assert by_number(titles)[11] == "main"
+    assert by_number(titles)[10] == "extra" and theatrical["version_of"] == 11
+    roles.mark_parts(titles)
+    assert [by_number(titles)[n] for n in (1, 2, 3, 4)] == ["duplicate"] * 4

@@ -191,3 +191,26 @@ def test_ddrescue_maps_captured_finished_damaged_and_killed():
 def test_a_map_that_is_not_whole_is_refused(text):
     with pytest.raises(ValueError):
         ddrescue.parse_map(text)
+
+
+@pytest.mark.parametrize("passes", [0, 2])
+def test_a_resume_makes_image_retries_passes_over_the_unreadable_area(tmp_path, data_iso,
+                                                                       shim, passes):
+    # The disc is still scratched when resumed: each retry pass reads each of the 32 bad
+    # sectors once more (the map says which), and nothing else is read again.
+    home = tmp_path / "h"
+    log = tmp_path / "failed-reads"
+    with loop_device(data_iso) as device:
+        scratched = {"LD_PRELOAD": str(shim), "EIO_PATH": device, "EIO_LOG": str(log),
+                     "EIO_START": str(BAD[0]), "EIO_END": str(BAD[1])}
+        first = run(home, "watch", "--once", device, **scratched)
+        assert first.returncode == 4, first.stderr
+        log.unlink()
+        again = run(home, "resume", "--retry", DIGITIZER_IMAGE_RETRIES=str(passes),
+                    **scratched)
+    assert again.returncode == 4, again.stderr
+    reads = [int(x) for x in log.read_text().split()] if log.exists() else []
+    sectors = (BAD[1] - BAD[0]) // 2048
+    assert len(reads) == passes * sectors
+    assert all(BAD[0] <= at < BAD[1] for at in reads)
+    assert images(home) == []

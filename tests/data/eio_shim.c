@@ -1,6 +1,8 @@
 /* Test-only LD_PRELOAD library: reads of one file (EIO_PATH) fail with EIO inside the byte
  * range [EIO_START, EIO_END), as a scratched disc does; EIO_DELAY_US slows every read of
- * that file, so a test can kill a run half-way. Built by tests/test_data_discs.py. */
+ * that file, so a test can kill a run half-way; EIO_LOG names a file each failed read is
+ * appended to (its offset, one a line), so a test can count the reads of the bad area.
+ * Built by tests/test_data_discs.py. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -24,6 +26,15 @@ static int watched(int fd) {
     return strcmp(path, want) == 0;
 }
 
+static void log_failure(off_t off) {
+    const char *log = getenv("EIO_LOG");
+    FILE *f = log ? fopen(log, "a") : NULL;
+    if (f) {
+        fprintf(f, "%lld\n", (long long)off);
+        fclose(f);
+    }
+}
+
 /* How many bytes from `off` may be read (count), 0 meaning: fail with EIO. */
 static size_t allowed(off_t off, size_t count) {
     const char *s = getenv("EIO_START"), *e = getenv("EIO_END"), *d = getenv("EIO_DELAY_US");
@@ -40,7 +51,7 @@ ssize_t pread64(int fd, void *buf, size_t count, off_t off) {
     if (!real) real = (pread_fn)dlsym(RTLD_NEXT, "pread64");
     if (watched(fd)) {
         size_t ok = allowed(off, count);
-        if (!ok) { errno = EIO; return -1; }
+        if (!ok) { log_failure(off); errno = EIO; return -1; }
         count = ok;
     }
     return real(fd, buf, count, off);
@@ -54,7 +65,7 @@ ssize_t read(int fd, void *buf, size_t count) {
     if (watched(fd)) {
         off_t off = lseek(fd, 0, SEEK_CUR);
         size_t ok = allowed(off, count);
-        if (!ok) { errno = EIO; return -1; }
+        if (!ok) { log_failure(off); errno = EIO; return -1; }
         count = ok;
     }
     return real(fd, buf, count);

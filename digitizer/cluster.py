@@ -36,8 +36,8 @@ import time
 from pathlib import Path, PurePosixPath
 
 from digitizer import __version__, certs
-from digitizer.errors import (ClusterRefused, ClusterUnavailable, Interrupted, ToolFailed,
-                              UsageError, warn)
+from digitizer.errors import (ClusterRefused, ClusterUnavailable, Interrupted, NoWorker,
+                              ToolFailed, UsageError, warn)
 
 # The topic workers report on: which worker took the attempt, and its progress. (The
 # scheduler stamps each message with "worker", the address; ours is "name".)
@@ -104,11 +104,13 @@ class Cluster:
     _reports: dict[str, dict] = {}  # task key -> the latest report of its worker
 
     def __init__(self, address: str, paths: str = "", *,
-                 tls: tuple[str, str, str] | None = None, plaintext: bool = False):
+                 tls: tuple[str, str, str] | None = None, plaintext: bool = False,
+                 worker_wait: float = 600.0):
         """`tls`: the CA, certificate and key files of this coordinator. Raises
         ClusterRefused for an address this coordinator must not use as it is."""
         self.address = address
         self.pairs = path_map(paths)
+        self.worker_wait = worker_wait  # seconds a task may wait for a worker to take it
         self.scheme, self.host, self.port = split_address(address)
         self.tls = tls if tls and any(tls) else None
         self._key = (address, self.tls)  # one client per scheduler and certificate
@@ -129,7 +131,8 @@ class Cluster:
         tls = tuple(cfg.values.get(k) or "" for k in
                     ("cluster_tls_ca", "cluster_tls_cert", "cluster_tls_key"))
         return cls(address, cfg.values.get("cluster_paths") or "", tls=tls,
-                   plaintext=bool(cfg.values.get("cluster_plaintext")))
+                   plaintext=bool(cfg.values.get("cluster_plaintext")),
+                   worker_wait=float(cfg.values.get("worker_wait_seconds") or 600.0))
 
     # -- the client -------------------------------------------------------------------
     def client(self):
@@ -217,10 +220,16 @@ class Cluster:
         done = threading.Event()
         future.add_done_callback(lambda _f: done.set())
         worker = None
+        sent = time.monotonic()
         try:
             while not done.wait(0.5):
                 if stopping.is_set():
                     raise Interrupted("stopped")
+                if worker is None and time.monotonic() - sent > self.worker_wait:
+                    wanted = ", ".join(f"{k}={v}" for k, v in (resources or {}).items())
+                    raise NoWorker(f"no worker of {self.address} took the transcode in "
+                                   f"{self.worker_wait:g} s" + (f" (it asks for {wanted})"
+                                                               if wanted else ""))
                 report = self._reports.get(key)
                 if report:
                     if report.get("name") != worker:

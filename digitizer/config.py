@@ -75,6 +75,9 @@ KEYS: dict[str, str] = {
     "cluster_tls_key": "the private key of cluster_tls_cert (coordinator.key)",
     "cluster_plaintext": "allow a plain tcp:// scheduler on another machine (anyone who can "
                          "reach it can run code on the workers: only on a trusted network)",
+    "worker_wait_seconds": "how long a transcode sent to the cluster waits for a worker to "
+                           "take it (none may offer the GPU its preset asks for) before the "
+                           "step fails, to be retried after `retry_seconds`",
     "poll_seconds": "drive polling interval of `watch`",
     "retry_seconds": "first pause before `watch` (running or --once) retries a step that "
                      "failed for a cause that may go away (disk full or read-only, a read "
@@ -152,6 +155,7 @@ def _defaults() -> dict:
         "cluster_tls_cert": "",
         "cluster_tls_key": "",
         "cluster_plaintext": False,
+        "worker_wait_seconds": 600.0,
         "poll_seconds": 2.0,
         "retry_seconds": 60.0,
         "hook": "",

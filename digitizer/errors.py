@@ -118,6 +118,14 @@ class ClusterRefused(ClusterUnavailable):
     an unreachable scheduler, the work waits (pending) until the setup is fixed."""
 
 
+class NoWorker(DigitizerError):
+    """No worker of the cluster took a transcode in `worker_wait_seconds` (none offers the
+    resources its preset asks for, or none is connected): the step fails, to be retried
+    after its back-off, instead of waiting for ever."""
+
+    exit_code = CLUSTER
+
+
 def describe_os_error(exc: BaseException) -> str:
     """One line for an unexpected failure: `ReadOnly...Error: [Errno 30] ...: 'path'`."""
     if isinstance(exc, DigitizerError):
@@ -158,7 +166,7 @@ def cause_of(exc: BaseException) -> str | None:
         return "disk"
     if isinstance(exc, DamagedRead):
         return "read"  # a scratch may be cleaned; a retry reads only what is missing
-    if isinstance(exc, ClusterUnavailable):
+    if isinstance(exc, (ClusterUnavailable, NoWorker)):
         return "unreachable"
     if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
         return "disk"

@@ -239,3 +239,36 @@ def steps_of(home):
             return conn.execute("SELECT kind, state FROM steps").fetchall()
     except sqlite3.OperationalError:  # not made yet
         return []
+
+
+def test_a_transcode_no_worker_takes_fails_instead_of_waiting_for_ever(tmp_path, movie_disc):
+    """A preset asks for a GPU no worker of the cluster offers: after worker_wait_seconds the
+    step fails (exit 5, the hook told, status with a retry time), watch --once ends."""
+    from loopback_cluster import LoopbackCluster
+
+    home = tmp_path / "h"
+    env_for(home)
+    hooked = tmp_path / "events.jsonl"
+    (home / "config" / "config.toml").write_text(
+        f'preset = "gpu"\nhook = "tee -a {hooked}"\n'
+        '[presets.gpu]\nvideo = ["-c:v", "copy"]\nresources = {GPU = 1}\n')
+    cluster = LoopbackCluster(tmp_path / "cluster", names=("cpu",))
+    try:
+        run(home, "rip", "--title", 1, movie_disc.iso)
+        started = time.monotonic()
+        done = run(home, "watch", "--once", "--movie", MOVIE, "--cluster", cluster.address,
+                   check=False, DIGITIZER_WORKER_WAIT_SECONDS="3")
+    finally:
+        cluster.stop()
+    assert done.returncode == 5, done.stderr
+    assert time.monotonic() - started < 60
+    assert "no worker of tcp://127.0.0.1" in done.stderr and "asks for GPU=1" in done.stderr
+    [step] = failed(home)
+    assert step["step"] == "transcode" and step["cause"] == "unreachable" and step["retry_at"]
+    # The hook got the events one JSON object each, back to back (tee appends them).
+    told, text = [], hooked.read_text()
+    while text.strip():
+        event, end = json.JSONDecoder().raw_decode(text.strip())
+        told.append(event)
+        text = text.strip()[end:]
+    assert any(e["event"] == "step_failed" and "no worker" in e["data"]["error"] for e in told)

@@ -70,6 +70,7 @@ ROUNDING = 1.0
 # bumpers authoring tools put between episodes (a few seconds each), never an episode.
 STRAY_SECONDS = 30.0
 STRAY_SHARE = 0.03
+STRAY_MEMBER = 0.1
 
 
 def _segs(t: dict) -> tuple:
@@ -279,6 +280,11 @@ def _played_episodes(groups: list[tuple[tuple, list[dict]]], longest: dict) -> l
     for _, more in groups[1:]:
         if statistics.median(m["duration"] for m in more) >= (1 - CLUSTER_SPREAD) * typical:
             members += [m for m in more if m not in members]
+
+    # A bumper or black clip the play-all plays between episodes may be listed as a title
+    # of its own: a tenth of an episode is a stray, not an episode (a short special can be
+    # a third of one).
+    members = [m for m in members if m["duration"] >= STRAY_MEMBER * typical]
 
     def position(m: dict) -> tuple:
         at = [order.index(s) for s in _segs(m) if s in order]

@@ -143,3 +143,15 @@ def test_two_cuts_of_a_film_made_of_listed_clips_are_not_play_alls():
     assert by_number(titles)[10] == "extra" and theatrical["version_of"] == 11
     roles.mark_parts(titles)
     assert [by_number(titles)[n] for n in (1, 2, 3, 4)] == ["duplicate"] * 4
+
+
+def test_a_bumper_listed_as_a_title_of_its_own_is_no_episode():
+    eps = [title(800 + i, 1300 + 7 * i, [[i, 0.0, 1300.0 + 7 * i]]) for i in range(1, 5)]
+    bumper = title(805, 12, [[50, 0.0, 12.0]])
+    play_all = title(810, sum(t["duration"] for t in eps) + 12,
+                     [t["segments"][0] for t in eps[:2]] + bumper["segments"]
+                     + [t["segments"][0] for t in eps[2:]])
+    titles = roles.assign(eps + [bumper, play_all], 10)
+    assert by_number(titles)[810] == "play_all"
+    assert episodes(titles) == [801, 802, 803, 804]
+    assert by_number(titles)[805] == "extra"

@@ -428,7 +428,20 @@ def advance(catalog, cfg, row: dict, name: Name) -> dict:
     except Exception as exc:  # noqa: BLE001 - the step recorded it; the row reports it
         row.update(error=describe_os_error(exc), next="failed",
                    exit_code=getattr(exc, "exit_code", ERROR), cause=cause_of(exc))
+    _say_verified(row)
     return row
+
+
+def _say_verified(row: dict) -> None:
+    """The verdict a format gives its finished file (an audio CD track: AccurateRip's,
+    and how it was read), in the row watch prints and emits."""
+    info = markers.artefact(Path(row["path"])) if row.get("path") else None
+    if not info:
+        return
+    fmt = next((f for f in formats.REGISTRY if f.NAME == info.get("disc_type")), None)
+    verdict = getattr(fmt, "verified", None)
+    if verdict is not None:
+        row["verified"] = verdict(info)
 
 
 def advance_all(catalog, cfg, rows: list[dict], name: Name, emit=None) -> list[dict]:

@@ -230,6 +230,8 @@ def test_a_shifted_image_rips_accurate_and_bit_exact_once_a_track(tmp_path, run_
         assert marker["accuraterip"] == {"status": "accurate", "confidence": 5, "version": 2}
         assert (marker["verified_by"], marker["read_count"]) == ("accuraterip", 1)
         assert (marker["read_offset"], marker["read_offset_source"]) == (667, "option")
+    rows = [r for r in got.objects if r.get("verified")]
+    assert rows and all(r["verified"] == "accurate (confidence 5, v2), read once" for r in rows)
     log = next(found[0].parent.glob("*.log")).read_text()
     assert "Read offset correction: +667 samples (given)" in log
     assert "5 read once and confirmed by AccurateRip, 0 by test and copy" in log
@@ -285,6 +287,13 @@ def test_a_negative_offset_reads_silence_before_the_first_sector(tmp_path, run_c
     middle = json.loads((first.parent / ".title_03.flac.digitizer.json").read_text())
     assert middle["copy_crc32"] == "%08X" % zlib.crc32(
         true_audio[STARTS[2] * 2352:STARTS[3] * 2352])
+    # Asked again with no server: nothing failed, and it says why it could not verify.
+    monkeypatch.setenv("DIGITIZER_CATALOG", str(tmp_path / "other.db"))
+    monkeypatch.setenv("DIGITIZER_ACCURATERIP_URL", "")
+    got = run_cli("verify", first)
+    assert got.code == 0, got
+    assert got.objects[0]["verdict"] == "not verified: no accuraterip_url configured"
+    assert "title_01.flac: not verified: no accuraterip_url configured" in got.stderr
 
 
 def test_a_bad_read_offset_is_one_clear_line(tmp_path, run_cli, home, monkeypatch):

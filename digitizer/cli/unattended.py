@@ -166,7 +166,8 @@ def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as
 
     if table or (stdout_is_terminal() and not as_json):
         # A row as each step finishes: watch runs for hours, a table at exit is no use.
-        out = LiveTable({"time": 8, "fingerprint": 12, "title": 5, "next": 9, "path": 0},
+        out = LiveTable({"time": 8, "fingerprint": 12, "title": 5, "next": 9, "verified": 0,
+                         "path": 0},
                         rows=_watch_row)
     else:
         out = output(False)

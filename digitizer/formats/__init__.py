@@ -25,6 +25,9 @@ Every format is a plain module exposing:
                             file work only: writes one title to `part` (a path), calls
                             progress(seconds done), verifies it and returns the facts
                             for its marker; the step does claims, rename and bookkeeping
+    verified(info)          optional: the verdict of a finished file's marker in a few words
+                            (an audio CD track: AccurateRip's, and how it was read), shown by
+                            `watch` and in its JSON as "verified"
     read_setup(source, cfg, catalog)
                             optional: what reading each title needs, found once a disc
                             (an audio CD's TOC and read offset); the rip step merges it

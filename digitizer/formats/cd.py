@@ -391,6 +391,16 @@ def retag(path: Path, info: dict, name, ffmpeg: str = "") -> dict | None:
     return facts
 
 
+def verified(info: dict) -> str:
+    """A track's verdict as whipper prints it, with how it was read: "accurate
+    (confidence 5, v2), read once", "mismatch, test and copy", "not verified: WHY, ..."."""
+    from digitizer.services import accuraterip
+
+    how = {"accuraterip": "read once", "test and copy": "test and copy"}.get(
+        info.get("verified_by"), "test and copy")
+    return f"{accuraterip.describe(info.get('accuraterip') or {})}, {how}"
+
+
 def verify(info: dict, cfg) -> dict:
     """`digitizer verify` of one track's marker: AccurateRip asked again."""
     from digitizer.services import accuraterip

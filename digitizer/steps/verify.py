@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from digitizer import formats, markers
-from digitizer.errors import UsageError, VerificationFailed
+from digitizer.errors import UsageError, VerificationFailed, warn
 from digitizer.steps.insert import Ownership, write_album_files
 
 
@@ -48,4 +48,6 @@ def verify_file(path: Path, cfg) -> dict:
            "verdict": result["verdict"]}
     if result.get("failed"):
         raise VerificationFailed(f"{path.name}: {result['verdict']}")
+    if result.get("status") == "not verified":  # nothing failed, but say why not
+        warn(f"{path.name}: {result['verdict']}")
     return row

@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 PREFIX ?= /usr/local
 DESTDIR ?=
 # Debian packages the project runs or builds sample discs with, and what the tests call
-# (gcc + libc6-dev build their LD_PRELOAD libraries, mount has losetup, procps pgrep);
+# (gcc + libc6-dev build their LD_PRELOAD libraries, mount has losetup, procps pgrep,
+# openssl checks the cluster TLS tests' certificates);
 # python3-venv makes .venv. tests/test_setup.py checks this list against the tests.
-APT_PACKAGES := lsdvd cd-paranoia dvdauthor genisoimage eject ffmpeg fonts-dejavu-core man-db groff-base systemd gddrescue gcc libc6-dev mount procps python3-venv
+APT_PACKAGES := lsdvd cd-paranoia dvdauthor genisoimage eject ffmpeg fonts-dejavu-core man-db groff-base systemd gddrescue gcc libc6-dev mount procps python3-venv openssl
 BENCH_APT := dvdbackup handbrake-cli mkvtoolnix p7zip-full
 STAMP := $(VENV)/.installed
 

@@ -15,7 +15,7 @@ PACKAGE_OF = {
     "spumux": "dvdauthor", "eject": "eject", "ffmpeg": "ffmpeg", "ffprobe": "ffmpeg",
     "gcc": "gcc", "genisoimage": "genisoimage", "groff": "groff-base", "losetup": "mount",
     "mount": "mount", "umount": "mount", "lsdvd": "lsdvd", "man": "man-db",
-    "pgrep": "procps", "systemd-analyze": "systemd",
+    "pgrep": "procps", "systemd-analyze": "systemd", "openssl": "openssl",
 }
 # Essential on every Debian system (or what runs the suite at all: make, the venv's own).
 EVERYWHERE = {"bash", "sh", "cat", "sleep", "true", "make", "digitizer", "dask"}

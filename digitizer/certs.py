@@ -201,8 +201,9 @@ def make(folder: Path, hosts: list[str], *, scheduler: str | None = None,
         raise UsageError("--days must be at least 1")
     todo = members(hosts, scheduler, coordinator)
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
+    if not folder.exists():  # a folder of the user's own (even ~) keeps its mode
+        folder.mkdir(parents=True)
+        os.chmod(folder, 0o700)
     have_ca = (folder / f"{CA}.pem").exists() or (folder / f"{CA}.key").exists()
     ca_cert, ca_key = _load_ca(folder) if have_ca and not new_ca else _new_ca(folder, now)
     made = {m.stem: dict(zip(("cert", "key"), issue(folder, m, ca_cert, ca_key, now, days)),

@@ -229,17 +229,18 @@ class Watcher:
         released = catalog.release_stale()
         if released:
             warn(f"took over {len(released)} step(s) left by dead workers", "notice")
-        cluster = Cluster.from_config(self.cfg)
-        if cluster is not None:
-            # As many steps in flight as the cluster has threads, so that none idles; a
-            # scheduler that cannot be reached stops the watch before it rips anything.
-            try:
+        # As many steps in flight as the cluster has threads, so that none idles; a
+        # scheduler that cannot be reached, or that this coordinator may not use as
+        # configured (ClusterRefused), stops the watch before it rips anything.
+        try:
+            cluster = Cluster.from_config(self.cfg)
+            if cluster is not None:
                 self.workers = max(self.workers, cluster.threads())
-            except ClusterUnavailable:
-                catalog.close()
-                for s, handler in old.items():
-                    signal.signal(s, handler)
-                raise
+        except ClusterUnavailable:
+            catalog.close()
+            for s, handler in old.items():
+                signal.signal(s, handler)
+            raise
         self.ripping.set()
         if self.once:
             # A cron `watch --once`: what is due of the queue is tried again now, with the

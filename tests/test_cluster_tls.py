@@ -39,7 +39,7 @@ def pki(tmp_path_factory):
     """Two CAs made by `digitizer cluster certs`: the cluster's, and a stranger's."""
     base = tmp_path_factory.mktemp("pki")
     printed = make_certs(base / "ours").stdout
-    make_certs(base / "theirs")
+    certs.make(base / "theirs", ["wA=127.0.0.1"])
     return base / "ours", base / "theirs", printed
 
 
@@ -105,17 +105,35 @@ def test_certs_are_private_signed_and_named(pki):
     assert 'cluster = "tls://localhost:8786"' in printed
 
 
-def test_renewing_keeps_the_ca_and_new_ca_replaces_it(tmp_path):
+def test_renewing_keeps_the_ca_and_new_ca_replaces_it(run_cli, tmp_path):
     folder = tmp_path / "pki"
-    make_certs(folder)
+    assert run_cli("cluster", "certs", folder, *HOSTS).code == 0
     ca, cert = (folder / "ca.pem").read_bytes(), (folder / "coordinator.pem").read_bytes()
-    assert "the CA already there" in make_certs(folder, "--days", "30").stdout
+    again = run_cli("cluster", "certs", folder, *HOSTS, "--days", "30")
+    assert again.code == 0 and "the CA already there" in again.stdout
     assert (folder / "ca.pem").read_bytes() == ca
     assert (folder / "coordinator.pem").read_bytes() != cert
     subprocess.run(["openssl", "verify", "-CAfile", folder / "ca.pem",
                     folder / "coordinator.pem"], check=True, capture_output=True)
-    assert "a new CA" in make_certs(folder, "--new-ca").stdout
+    new = run_cli("cluster", "certs", folder, *HOSTS, "--new-ca")
+    assert new.code == 0 and "a new CA" in new.stdout
     assert (folder / "ca.pem").read_bytes() != ca
+    # A folder that was there already (the user's own) keeps its mode.
+    os.chmod(tmp_path, 0o755)
+    assert run_cli("cluster", "certs", tmp_path, *HOSTS).code == 0
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "ca.key").stat().st_mode) == 0o600
+
+
+def test_bad_hosts_are_usage_errors(run_cli, tmp_path):
+    for args, why in ((["--host", "nas=not a name"], "expected NAME or NAME=ADDRESS"),
+                      (["--host", "nas", "--host", "nas"], "name each --host once")):
+        r = run_cli("cluster", "certs", tmp_path / "pki", *args)
+        assert r.code == 2 and r.stderr.startswith("digitizer: ") and why in r.stderr, r
+        assert len(r.stderr.strip().splitlines()) == 1, r
+    r = run_cli("cluster", "certs", tmp_path / "pki")
+    assert r.code == 2 and "Missing option '--host'" in r.stderr, r
+    assert not (tmp_path / "pki").exists()
 
 
 @pytest.mark.slow
@@ -124,7 +142,8 @@ def test_a_transcode_goes_through_tls(run_cli, home, pki, tls_cluster, movie_dis
     assert tls_cluster.address.startswith("tls://127.0.0.1:")
     tls_config(home, tls_cluster.address, ours / "ca.pem", ours / "coordinator.pem",
                ours / "coordinator.key")
-    ripped = run_cli("rip", movie_disc.iso, "--title", 1).objects[0]
+    # The disc's 15 s bonus title: the transport is under test, not the encode.
+    ripped = run_cli("rip", movie_disc.iso, "--title", 5).objects[0]
     done = run_cli("transcode", ripped["path"])
     assert done.code == 0, done
     final = Path(done.objects[0]["path"])

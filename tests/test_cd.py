@@ -25,7 +25,9 @@ def test_ids_match_libdiscid_and_arver_vectors():
                266932, 288750]
     assert cd.musicbrainz_id(1, 22, 303602, offsets) == "xUp1F2NkfP8s8jaeFn_Av3jNEI4-"
     assert cd.freedb_id(303602, offsets) == "370fce16"
-    # ARver doc/research/data_track.md: MB id, freedb id and AccurateRip id of one TOC
+    # ARver doc/data_track.md: MB id, freedb id and AccurateRip id of these offsets taken
+    # as a whole disc (they are the audio session of an Enhanced CD, whose own AccurateRip
+    # id is in test_enhanced_cd_ids_match_dbpoweramp_and_musicbrainz)
     offsets = [150, 12767, 40487, 63225, 93410, 118115, 151865, 184340, 215260, 247455]
     assert cd.musicbrainz_id(1, 10, 270335, offsets) == "9AQWqQ0eCCwktwPPrIUIYkUw2Uo-"
     assert cd.freedb_id(270335, offsets) == "890e120a"

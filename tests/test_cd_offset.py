@@ -302,3 +302,65 @@ def test_a_bad_read_offset_is_one_clear_line(tmp_path, run_cli, home, monkeypatc
     monkeypatch.setenv("DIGITIZER_READ_OFFSET", "six")
     got = run_cli("config", "show")
     assert got.code == 2 and "read_offset must be a whole number of samples" in got.stderr
+
+
+# -- Enhanced and mixed-mode CDs: their ids find the disc, their tracks its entries ------------
+
+def data_disc(folder: Path, audio: bytes, sectors: list[int], data_first: bool) -> Path:
+    """A CUE/BIN with a 300-sector data track before (mixed mode) or after (Enhanced CD)
+    the audio tracks, numbered as the disc numbers them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = bytes(300 * 2352)
+    (folder / "disc.bin").write_bytes(data + audio if data_first else audio + data)
+    lines = ['PERFORMER "Data Artist"', 'TITLE "With Data"', 'FILE "disc.bin" BINARY']
+    pos, number = 0, 1
+    msf = lambda s: "%02d:%02d:%02d" % (s // 75 // 60, s // 75 % 60, s % 75)  # noqa: E731
+    if data_first:
+        lines += ["  TRACK 01 MODE1/2352", "    INDEX 01 00:00:00"]
+        pos, number = 300, 2
+    for length in sectors:
+        lines += [f"  TRACK {number:02d} AUDIO", f"    INDEX 01 {msf(pos)}"]
+        pos, number = pos + length, number + 1
+    if not data_first:
+        lines += [f"  TRACK {number:02d} MODE1/2352", f"    INDEX 01 {msf(pos)}"]
+    (folder / "disc.cue").write_text("\n".join(lines) + "\n")
+    return folder / "disc.cue"
+
+
+@pytest.mark.parametrize("data_first", [False, True], ids=["enhanced", "mixed-mode"])
+def test_cds_with_a_data_track_are_found_and_verified(tmp_path, run_cli, home, true_audio,
+                                                      monkeypatch, offline_names, data_first):
+    sectors = SECTORS[:3]
+    audio = true_audio[:sum(sectors) * 2352]
+    cue = data_disc(tmp_path / "img", audio, sectors, data_first)
+    ids = cd.disc_ids(cd.open_source(str(cue)))
+    # NNN counts the audio tracks; freedb counts every track
+    assert ids["accuraterip"].startswith("003-") and ids["freedb"].endswith("04")
+    starts = [sum(sectors[:i]) for i in range(4)]
+    sums = [cd.checksums(audio[a * 2352:b * 2352], i == 0, i == 2)
+            for i, (a, b) in enumerate(zip(starts, starts[1:]))]
+    _, id1, id2, fd = ids["accuraterip"].split("-")
+    entries = [{"confidence": 3, "crc": int(s["accuraterip_v2"], 16)} for s in sums]
+    if data_first:  # AccurateRip's entries count from the data track, which has none
+        entries = [{"confidence": 0, "crc": 0}] + entries[:2]
+    dbar = accuraterip.build([{"id1": int(id1, 16), "id2": int(id2, 16), "freedb": int(fd, 16),
+                               "entries": entries}])
+    server = Served({f"/ar/{ids['dbar']}": (200, dbar)})
+    try:
+        monkeypatch.setenv("DIGITIZER_ACCURATERIP_URL", server.url + "/ar")
+        got = run_cli("watch", "--once", cue)
+    finally:
+        server.close()
+    assert got.code == 0, got
+    files = sorted(home.glob("data/library/Music/**/*.flac"))
+    numbers = [2, 3, 4] if data_first else [1, 2, 3]
+    assert [f.name[:2] for f in files] == [f"{n:02d}" for n in numbers]
+    verdicts = [json.loads((f.parent / f".{f.name}.digitizer.json").read_text())["accuraterip"]
+                for f in files]
+    accurate = {"status": "accurate", "confidence": 3, "version": 2}
+    if data_first:  # AccurateRip keeps no entry for a mixed-mode CD's last track
+        assert verdicts == [accurate, accurate, {"status": "not in database"}]
+    else:
+        assert verdicts == [accurate] * 3
+    for n, f in enumerate(files):
+        assert decoded(f) == audio[starts[n] * 2352:starts[n + 1] * 2352]

@@ -180,7 +180,16 @@ def test_watch_rips_a_disc_when_it_arrives_ejects_it_and_never_rips_it_twice(
                     assert time.monotonic() < deadline, f"{what}: {proc.stderr}"
                     time.sleep(0.05)
 
-            time.sleep(1.0)  # ten polls of an empty drive: nothing read
+            # "one ioctl each, ~0 CPU when idle": once started (on a loaded machine that can
+            # take a while), a second of polling every 0.1 s costs under 5 % of a core
+            windows = []
+            for _ in range(10):
+                cpu = cpu_seconds(proc.pid)
+                time.sleep(1.0)
+                windows.append(cpu_seconds(proc.pid) - cpu)
+                if windows[-1] < 0.05:
+                    break
+            assert min(windows) < 0.05, windows
             assert events("disc_detected") == [] and drive.now() == "no_disc"
             drive.put("disc")  # a disc goes in
             wait_for(lambda: drive.now() == "tray_open", "the disc was never read and ejected")
@@ -197,6 +206,29 @@ def test_watch_rips_a_disc_when_it_arrives_ejects_it_and_never_rips_it_twice(
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_eject_after_rip_false_leaves_the_tray_closed(tmp_path, small_iso, cdrom_shim):
+    home = tmp_path / "h"
+    data_library = tmp_path / "disc-images"  # config data_library: images go there
+    with drive_with(small_iso, cdrom_shim, tmp_path) as drive:
+        drive.put("disc")
+        done = digitizer(home, "watch", "--once", drive.device,
+                         env_extra=dict(drive.vars, DIGITIZER_EJECT_AFTER_RIP="false",
+                                        DIGITIZER_DATA_LIBRARY=str(data_library)))
+        assert done.returncode == 0, done.stderr
+        assert drive.now() == "disc"
+    [image] = data_library.glob("*.iso")
+    assert image.name.startswith("DRIVE TEST (") and image.read_bytes() == small_iso.read_bytes()
+    assert not (home / "data" / "library" / "Discs").exists()
+    events = [e["event"] for e in Catalog(home / "data" / "catalog.db").events(limit=100)]
+    assert "title_ripped" in events and "disc_ejected" not in events
 
 
 # -- one lock per drive, between two real processes --------------------------------------------

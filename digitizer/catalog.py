@@ -122,11 +122,19 @@ def _m_failure_cause(db: sqlite_utils.Database) -> None:
     db["steps"].add_column("exit_code", int)
 
 
+def _m_disc_numbers(db: sqlite_utils.Database) -> None:
+    # Where a disc sits in a season's box set: its disc number (--disc, else its label) and
+    # the number of its first episode when a person gave it (review approve --first-episode).
+    db["discs"].add_column("disc_number", int)
+    db["discs"].add_column("first_episode", int)
+
+
 MIGRATIONS = [("0001_tables", _m1_tables), ("0002_step_chain", _m2_step_chain),
               ("i16_name_edition", _m_name_edition), ("i18_status_indexes", _m_status_indexes),
               ("i12_discdb_index", _m_discdb_index), ("i17_step_runner", _m_step_runner),
               ("i25_service_answers", _m_service_answers),
-              ("i26_failure_cause", _m_failure_cause)]
+              ("i26_failure_cause", _m_failure_cause),
+              ("i25_disc_numbers", _m_disc_numbers)]
 
 
 class Catalog:
@@ -299,6 +307,25 @@ class Catalog:
     def set_candidates(self, fingerprint: str, candidates: list[dict] | None) -> None:
         self.conn.execute("UPDATE discs SET candidates = ? WHERE fingerprint = ?",
                           [json.dumps(candidates) if candidates else None, fingerprint])
+
+    def set_numbering(self, fingerprint: str, *, disc_number: int | None = None,
+                      first_episode: int | None = None) -> None:
+        """A disc's place in its season (only what is given changes)."""
+        for column, value in (("disc_number", disc_number), ("first_episode", first_episode)):
+            if value is not None:
+                self.conn.execute(f"UPDATE discs SET {column} = ? WHERE fingerprint = ?",
+                                  [value, fingerprint])
+
+    def season_discs(self, name: str, season: int | None) -> list[dict]:
+        """The discs named as this show and season: fingerprint, label, disc_number,
+        first_episode and how many episode titles each has."""
+        rows = self.conn.execute(
+            "SELECT d.fingerprint, d.label, d.disc_number, d.first_episode, "
+            "(SELECT COUNT(*) FROM titles t WHERE t.fingerprint = d.fingerprint "
+            " AND t.role = 'episode') FROM discs d WHERE d.identity_kind = 'show' "
+            "AND d.identity_name = ? AND d.identity_season IS ?", [name, season]).fetchall()
+        return [{"fingerprint": r[0], "label": r[1], "disc_number": r[2],
+                 "first_episode": r[3], "episodes": r[4]} for r in rows]
 
     def candidates(self, fingerprint: str) -> list[dict]:
         row = self.conn.execute("SELECT candidates FROM discs WHERE fingerprint = ?",
@@ -555,11 +582,13 @@ class Catalog:
                               [now(), *args])
         return cur.rowcount
 
-    def end_review(self, fingerprint: str) -> int:
-        """The disc has a certain name now: its titles held for review may go on."""
-        cur = self.db.execute("UPDATE steps SET state = 'pending', updated = ?"
-                              " WHERE fingerprint = ? AND state = 'review'",
-                              [now(), fingerprint])
+    def end_review(self, fingerprint: str, *, episodes: bool = False) -> int:
+        """The disc has a certain name now: its titles held for review may go on; those
+        held for their episode numbers (error "episodes: ...") only with `episodes`."""
+        cur = self.db.execute("UPDATE steps SET state = 'pending', updated = ?, error = NULL"
+                              " WHERE fingerprint = ? AND state = 'review' AND (? OR error IS"
+                              " NULL OR error NOT LIKE 'episodes:%')",
+                              [now(), fingerprint, int(episodes)])
         return cur.rowcount
 
     def dismiss_failed(self, fingerprint: str | None = None) -> int:
@@ -663,7 +692,7 @@ class Catalog:
         """Everything the markers can restore, in a stable order (for comparisons)."""
         skip = {"first_seen", "last_seen", "created", "updated", "id", "claimed_at",
                 "heartbeat", "attempts", "worker_pid", "worker_host", "error", "progress",
-                "runner", "candidates", "cause", "exit_code"}
+                "runner", "candidates", "cause", "exit_code", "disc_number", "first_episode"}
         out = {}
         for table, order in (("discs", "fingerprint"), ("titles", "fingerprint, title"),
                              ("steps", "fingerprint, title, kind")):

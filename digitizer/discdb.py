@@ -38,6 +38,14 @@ def _load(path: Path) -> dict:
     return data
 
 
+def last_number(value) -> int | None:
+    """The last episode of a double episode ("11-12" -> 12); None for a single one."""
+    text = str(value if value is not None else "")
+    if "-" not in text:
+        return None
+    return number(text.rsplit("-", 1)[1])
+
+
 def number(value) -> int | None:
     """"12", 12 or "11-12" (a double episode: its first number)."""
     text = str(value if value is not None else "").strip().split("-")[0].strip()
@@ -57,7 +65,8 @@ def read_disc(path: Path, metadata: dict, release: dict) -> dict | None:
             continue
         titles.append({"source_file": str(t["SourceFile"]), "type": item["Type"],
                        "name": item.get("Title"), "season": number(item.get("Season")),
-                       "episode": number(item.get("Episode"))})
+                       "episode": number(item.get("Episode")),
+                       "episode_last": last_number(item.get("Episode"))})
     kind = str(metadata.get("Type") or "").lower()
     return {"content_hash": content_hash, "kind": "show" if kind == "series" else "movie",
             "title": metadata.get("Title") or path.parent.parent.name,
@@ -109,13 +118,15 @@ def apply(entry: dict, titles: list[dict]) -> int:
         matched += 1
         role, extra_type = ITEM_TYPES[label["type"]]
         t["role"] = role
-        for key in ("episode", "duplicate_of", "version_of"):
+        for key in ("episode", "episode_last", "duplicate_of", "version_of"):
             t.pop(key, None)
         t["discdb"] = {"type": label["type"], "name": label["name"]}
         if role == "episode" and label["episode"] is not None:
             t["episode"] = label["episode"]
             t["season"] = label["season"]
             t["episode_source"] = "thediscdb"
+            if (label.get("episode_last") or 0) > label["episode"]:
+                t["episode_last"] = label["episode_last"]
         if extra_type:
             t["extra_type"] = extra_type
     _follow_labels(titles, {t.get("source_file") for t in titles} & set(by_source))

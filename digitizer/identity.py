@@ -189,6 +189,83 @@ def tmdb_match(catalog, cfg, label: str | None, titles: list[dict],
     return result
 
 
+# -- box sets: where a disc's episodes sit in its season -----------------------------------
+def disc_number(catalog, fingerprint: str) -> int | None:
+    """The disc's number in its set: given (--disc), else its label's (D2, DISC_2, VOL_3)."""
+    disc = catalog.disc(fingerprint) or {}
+    if disc.get("disc_number"):
+        return disc["disc_number"]
+    facts = label_facts(disc.get("label"))
+    return facts["disc"] or facts["volume"]
+
+
+def _tmdb_season(catalog, cfg, name: Name) -> list[float | None] | None:
+    """The season's episode runtimes from TMDb, for a show TMDb has exactly one of."""
+    from digitizer.services import tmdb
+
+    if not tmdb.enabled(cfg):
+        return None
+    title = re.sub(r"\s*\(\d{4}\)\s*$", "", name.name)
+    found = [c for c in tmdb.search(cfg, "show", title, name.year, catalog) or []
+             if same_title(c["title"], title)]
+    if len(found) != 1:
+        return None
+    return tmdb.season_runtimes(cfg, found[0]["id"], name.season, catalog)
+
+
+def numbering(catalog, cfg, fingerprint: str, name: Name) -> dict:
+    """The number of this disc's first episode in its season: {"first", "certain", "why"}.
+
+    From the disc's number (--disc, its label), the episodes the catalog has of the discs
+    before it in the same show and season, and the season's episode list on TMDb. When
+    they do not agree, or too little is known, the answer is not certain (the episodes
+    wait in review with `first` as the suggestion): never a silent "highest + 1"."""
+    this = catalog.disc(fingerprint) or {}
+    if this.get("first_episode"):
+        return {"first": this["first_episode"], "certain": True, "why": "given"}
+    episodes = [t for t in catalog.titles(fingerprint) if t.get("role") == "episode"]
+    durations = [t.get("duration") for t in episodes]
+    number = disc_number(catalog, fingerprint)
+    others = [d for d in catalog.season_discs(name.name, name.season)
+              if d["fingerprint"] != fingerprint]
+    for d in others:
+        if d["disc_number"] is None:
+            d["disc_number"] = disc_number(catalog, d["fingerprint"])
+    if number is None:
+        if others:
+            guess = 1 + sum(d["episodes"] for d in others)
+            return {"first": guess, "certain": False,
+                    "why": f"{len(others)} other disc(s) of season {name.season} and no disc "
+                           "number in the label: give --disc N or --first-episode N"}
+        number = 1  # the season's only disc so far, and nothing says otherwise
+    before = {d["disc_number"]: d for d in others if d["disc_number"] and
+              d["disc_number"] < number}
+    if number == 1:
+        first, source = 1, "disc 1"
+    elif len(before) == number - 1:
+        first, source = 1 + sum(d["episodes"] for d in before.values()), \
+            f"discs 1-{number - 1} in the catalog"
+    else:
+        missing = [n for n in range(1, number) if n not in before]
+        return {"first": None, "certain": False,
+                "why": f"disc {number}: disc(s) {', '.join(map(str, missing))} of season "
+                       f"{name.season} not seen yet; give --first-episode N"}
+    runtimes = _tmdb_season(catalog, cfg, name)
+    if runtimes is not None:
+        last = first + len(episodes) - 1
+        if last > len(runtimes):
+            return {"first": first, "certain": False,
+                    "why": f"{source} say episodes {first}-{last}, TMDb's season {name.season} "
+                           f"has {len(runtimes)}"}
+        wrong = [first + i for i, d in enumerate(durations)
+                 if runtimes[first + i - 1] and not runtime_agrees(d, runtimes[first + i - 1])]
+        if wrong:
+            return {"first": first, "certain": False,
+                    "why": f"{source} say episodes {first}-{last}; TMDb's runtimes of "
+                           f"{', '.join(map(str, wrong))} do not agree with the disc"}
+    return {"first": first, "certain": True, "why": source}
+
+
 def candidate(catalog, fingerprint: str, number: int, season: int | None = None) -> Name:
     """`review approve --candidate N`: the Nth TMDb candidate `review` listed, as a reviewed
     name (UsageError when there is no such candidate)."""

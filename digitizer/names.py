@@ -205,7 +205,11 @@ def video_path(library: Path, name: Name, item: dict, *, episode: int | None,
     else:
         season = season_folder(library, name)
         if role in ("episode", "main", None):
-            path = season / f"{name.folder} - s{name.season:02d}e{episode:02d}.mkv"
+            # A double episode (TheDiscDb's "3-4") is one file: s01e03-e04, as Plex and
+            # Jellyfin read a multi-episode file.
+            last = item.get("episode_last")
+            span = f"-e{last:02d}" if isinstance(last, int) and last > episode else ""
+            path = season / f"{name.folder} - s{name.season:02d}e{episode:02d}{span}.mkv"
         else:
             path = season.parent / folder_type / tail
     return inside(library, path)

@@ -509,9 +509,24 @@ def _insert(catalog, cfg, row: dict, name: Name) -> None:
         catalog.add_event("review_waiting", fp, title, suggestion=name.name)
         row.update(next="review", suggestion=dict(name.as_dict(), certain=False))
         return
+    first = None
+    scanned = next((t for t in catalog.titles(fp) if t["title"] == title), {})
+    if fmt.NEEDS_NAME and name.kind == "show" and scanned.get("role") == "episode" and \
+            (scanned.get("info") or {}).get("episode_source") != "thediscdb":
+        # Which episodes of the season this disc holds (box sets): sure, or a person says.
+        numbered = identity.numbering(catalog, cfg, fp, name)
+        if not numbered["certain"]:
+            # (the error says why, and keeps a name recorded again from releasing it)
+            catalog.set_step(fp, title, "insert", state="review",
+                             error=f"episodes: {numbered['why']}")
+            catalog.add_event("review_waiting", fp, title, episodes=numbered["why"])
+            row.update(next="review", waiting=numbered["why"],
+                       suggestion=dict(name.as_dict(), first_episode=numbered["first"]))
+            return
+        first = numbered["first"]
     done = insert.insert_file(row["path"], catalog, library=fmt.library_root(cfg),
                               name=name if fmt.NEEDS_NAME else None,
-                              mode=cfg.insert_mode,
+                              mode=cfg.insert_mode, first_episode=first,
                               ownership=insert.Ownership.from_config(cfg), ffmpeg=cfg.ffmpeg,
                               redo_done=False)
     row.update(next=_after(fmt.STEPS, "insert"), path=done["path"])

@@ -48,6 +48,7 @@ def test_both_schemas_of_a_release_are_read_title_by_title():
         assert [(t["source_file"], t["season"], t["episode"], t["duration"])
                 for t in entry["titles"]] == [("02", 1, 1, 20.0), ("03", 1, 2, 20.0),
                                               ("04", 1, 3, 20.0), ("05", 1, 5, 20.0)]
+        assert [t["episode_last"] for t in entry["titles"]] == [None, None, 4, None]
     assert online_discdb.entry_of({"data": {"mediaItems": {"nodes": []}}}, "AB12") is None
     assert online_discdb.seconds("1:02:03") == 3723.0
     assert online_discdb.seconds("soon") is None
@@ -90,7 +91,7 @@ def test_a_tv_disc_is_named_and_numbered_by_its_discdb_answer_then_never_asks_ag
     assert asked["headers"]["User-Agent"].startswith("digitizer/")
     lib = home / "data" / "library" / "TV Shows" / "Sample Show (2019)"
     assert sorted(str(p.relative_to(lib)) for p in lib.rglob("*.mkv")) == [
-        f"Season 01/Sample Show (2019) - s01e0{n}.mkv" for n in (1, 2, 3, 5)]
+        f"Season 01/Sample Show (2019) - s01e0{n}.mkv" for n in ("1", "2", "3-e04", "5")]
     assert run_cli("review").stdout.strip() == ""
     # TheDiscDb named it: TMDb is never asked, and the disc is known from now on.
     assert services.count("/3/") == 0 and services.count("/graphql") == 1
@@ -208,3 +209,63 @@ def test_offline_asks_nothing(services, run_cli, movie_disc):
     got = run_cli("--offline", "scan", "--no-probe", movie_disc.iso)
     assert got.code == 0, got
     assert services.requests == [] and "warning" not in got.stderr
+
+
+# -- box sets -----------------------------------------------------------------------------
+def test_box_set_discs_are_numbered_from_their_place_or_wait_in_review(
+        services, run_cli, home, monkeypatch, episode_disc, bluray_tv):
+    """Disc 1 (label SHOW_S1_D1, four episodes) and a Blu-ray of the same season whose label
+    gives no disc number: the second waits until a person places it; TMDb's season of five
+    episodes disagrees with 'disc 2 = episodes 5-7', so --disc 2 is not enough, and the
+    number a person gives is taken."""
+    services.tmdb_shows = [{"id": 77, "name": "Test Show", "first_air_date": "2020-01-01"}]
+    services.tmdb_seasons[(77, 1)] = [
+        {"episode_number": n, "name": f"Episode {n}", "runtime": 1, "season_number": 1}
+        for n in range(1, 6)]
+    monkeypatch.setenv("DIGITIZER_MIN_TITLE_SECONDS", "3")  # the Blu-ray's episodes are 6-8 s
+    show = ("--show", "Test Show (2020)")
+    got = run_cli("watch", "--once", episode_disc.iso, *show)
+    assert got.code == 0, got
+    season = home / "data" / "library" / "TV Shows" / "Test Show (2020)" / "Season 01"
+    assert sorted(p.name for p in season.glob("*.mkv")) == [
+        f"Test Show (2020) - s01e0{n}.mkv" for n in (1, 2, 3, 4)]
+    got = run_cli("watch", "--once", bluray_tv.image, *show)
+    assert got.code == 0, got
+    assert len(list(season.glob("*.mkv"))) == 4  # nothing numbered "highest + n"
+    [waiting] = run_cli("review").objects
+    assert waiting["reason"] == "episodes" and "give --disc N" in waiting["why"]
+    fp = waiting["fingerprint"][:12]
+    got = run_cli("review", "approve", fp, "--disc", "2")
+    assert got.code == 0, got
+    [waiting] = run_cli("review").objects
+    assert waiting["reason"] == "episodes"
+    assert "episodes 5-7, TMDb's season 1 has 5" in waiting["why"]
+    assert waiting["suggestion"]["first_episode"] == 5
+    got = run_cli("review", "approve", fp, "--first-episode", "5")
+    assert got.code == 0, got
+    assert sorted(p.name for p in season.glob("*.mkv"))[4:] == [
+        f"Test Show (2020) - s01e0{n}.mkv" for n in (5, 6, 7)]
+    assert run_cli("review").objects == []
+
+
+def test_a_bluray_known_to_discdb_is_filed_by_playlist(services, run_cli, home, bluray_tv):
+    """The older schema (a release's discs are Disc objects), playlists as source files; the
+    record's episodes are shorter than min_title_seconds and still episodes, in its order."""
+    content_hash = read_ids(str(bluray_tv.image))["ids"]["thediscdb"]
+    titles = [{"index": i, "sourceFile": f"{n:05d}.mpls", "duration": f"0:00:0{s}",
+               "size": 1, "segmentMap": str(n),
+               "item": {"title": f"Episode {e}", "season": "2", "episode": str(e),
+                        "type": "Episode"}}
+              for i, (n, s, e) in enumerate(((1, 7, 3), (2, 6, 1), (3, 8, 2)))]
+    titles.append({"index": 3, "sourceFile": "00004.mpls", "duration": "0:00:21", "size": 1,
+                   "segmentMap": "1,2,3", "item": None})
+    services.discdb[content_hash] = discdb_node("Blu Show", 2021, "Series", content_hash,
+                                                titles, fmt="Blu-ray")
+    got = run_cli("watch", "--once", bluray_tv.image)
+    assert got.code == 0, got
+    season = home / "data" / "library" / "TV Shows" / "Blu Show (2021)" / "Season 02"
+    files = {p.name: json.loads(p.with_name(f".{p.name}.digitizer.json").read_text())["title"]
+             for p in season.glob("*.mkv")}
+    assert files == {"Blu Show (2021) - s02e01.mkv": 2, "Blu Show (2021) - s02e02.mkv": 3,
+                     "Blu Show (2021) - s02e03.mkv": 1}
+    assert run_cli("review").objects == [] and services.count("/3/") == 0

@@ -224,7 +224,9 @@ def review(ctx, as_array, table):
     back; a Blu-ray whose film hides among decoys (playlists of the same clips in other
     orders) waits for a person to pick the true one. Without a subcommand: list them (a table
     on a terminal, one JSON object per disc and reason when piped: "reason" is "name",
-    "damaged" or "decoys").
+    "episodes" (a show's disc whose place in its season's box set is not sure: approve it
+    with --disc N or --first-episode N), "damaged" or "decoys"). TMDb's candidates for a
+    disc it could not name surely are listed by number (approve one with --candidate N).
 
     \b
     Example:
@@ -250,9 +252,24 @@ def review(ctx, as_array, table):
                     env.catalog.candidates(step["fingerprint"]), 1)],
                 "titles": []})
             entry["titles"].append(step["title"])
+        for entry in waiting.values():
+            _episodes_reason(env, entry)
         out.emit_all(list(waiting.values()) + pipeline.damaged_waiting(env.catalog)
                      + pipeline.decoys_waiting(env.catalog))
         out.close()
+
+
+def _episodes_reason(env, entry: dict) -> None:
+    """A show named surely whose titles wait: it is their episode numbers that wait."""
+    from digitizer import identity
+    from digitizer.names import Name
+
+    name = Name.from_dict(env.catalog.name(entry["fingerprint"]))
+    if name is None or not name.certain or name.kind != "show":
+        return
+    numbered = identity.numbering(env.catalog, env.cfg, entry["fingerprint"], name)
+    entry.update(reason="episodes", why=numbered["why"],
+                 suggestion=dict(entry["suggestion"], first_episode=numbered["first"]))
 
 
 @review.command("accept", short_help="Take damaged titles as they are and carry them on.")
@@ -290,6 +307,11 @@ def review_accept(env, fingerprint, titles, as_array, table):
                   EXTRA_TYPES) + "; kept with the disc's record, so a later resume agrees.")
 @click.option("--album", metavar="'ARTIST - ALBUM (YEAR)'",
               help="An audio CD's name (\"Various Artists - ...\" for a compilation).")
+@click.option("--disc", "disc_number", type=click.IntRange(1, 99), metavar="N",
+              help="The disc's number in its season's box set (when its label does not say): "
+                   "its episodes follow those of discs 1 to N-1.")
+@click.option("--first-episode", type=click.IntRange(1, 9999), metavar="N",
+              help="The number of the disc's first episode in its season.")
 @click.option("--candidate", type=int, metavar="N",
               help="Take the Nth TMDb candidate `digitizer review` lists for the disc.")
 @click.option("--pick", "picks", multiple=True, type=int, metavar="TITLE",
@@ -298,7 +320,7 @@ def review_accept(env, fingerprint, titles, as_array, table):
 @json_option
 @pass_env
 def review_approve(env, fingerprint, movie, show, season, edition, extra_types, album,
-                   candidate, picks, as_array, table):
+                   disc_number, first_episode, candidate, picks, as_array, table):
     """Give a disc its library name (or accept the suggestion with neither option) and
     insert its titles that were waiting.
 
@@ -310,6 +332,7 @@ def review_approve(env, fingerprint, movie, show, season, edition, extra_types, 
       digitizer review approve QVfTsQ --album "Some Artist - Some Album (1999)"
       digitizer review approve 9f2c41 --pick 800
       digitizer review approve 0bff7fd7 --candidate 2
+      digitizer review approve 5e94 --disc 3
     """
     from digitizer import pipeline
 
@@ -341,7 +364,9 @@ def review_approve(env, fingerprint, movie, show, season, edition, extra_types, 
     if unknown:
         raise click.BadParameter(f"no title {min(unknown)} on this disc",
                                  param_hint="--extra-type")
+    cat.set_numbering(fp, disc_number=disc_number, first_episode=first_episode)
     identity.record(cat, fp, name)  # a reviewed name is certain: the titles go on
+    cat.end_review(fp, episodes=True)  # and those held for their numbers are tried again
     for title, kind in types.items():
         cat.set_title(fp, title, extra_type=kind)
     cat.add_event("review_approved", fp, name=name.name)
@@ -386,6 +411,9 @@ def _review_row(entry: dict) -> list[dict]:
         guess = entry["suggestion"]
         season = f", season {guess['season']}" if guess.get("season") is not None else ""
         what = f"{guess.get('name')} ({guess.get('kind')}{season})"
+        if entry["reason"] == "episodes":
+            first = guess.get("first_episode")
+            what += (f", from episode {first}" if first else "") + f": {entry['why']}"
         if entry.get("candidates"):
             what += "; TMDb: " + ", ".join(f"{c['number']}. {c['name']} ({c['kind']})"
                                            for c in entry["candidates"])

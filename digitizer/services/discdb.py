@@ -80,7 +80,7 @@ def _discs(release: dict):
 def entry_of(data, content_hash: str) -> dict | None:
     """The index entry (as discdb.read_disc gives) for `content_hash` in a GraphQL answer;
     None when the answer does not hold that disc. ValueError when it is not an answer."""
-    from digitizer.discdb import ITEM_TYPES, number
+    from digitizer.discdb import ITEM_TYPES, last_number, number
 
     if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
         raise ValueError("no data in the answer")
@@ -102,6 +102,7 @@ def entry_of(data, content_hash: str) -> dict | None:
                                    "name": item.get("title"),
                                    "season": number(item.get("season")),
                                    "episode": number(item.get("episode")),
+                                   "episode_last": last_number(item.get("episode")),
                                    "duration": seconds(t.get("duration"))})
                 kind = str(node.get("type") or "").lower()
                 year = node.get("year")

@@ -168,7 +168,8 @@ def write_album_files(fmt, folder: Path, fingerprint: str, ownership: Ownership)
 
 
 def insert_file(path: str, catalog, *, library: Path, name: Name | None,
-                episode: int | None = None, mode: str = "move", on_conflict: str = "error",
+                episode: int | None = None, first_episode: int | None = None,
+                mode: str = "move", on_conflict: str = "error",
                 extra_type: str | None = None, part: int | None = None,
                 ownership: Ownership | None = None, ffmpeg: str = "",
                 redo_done: bool = True) -> dict:
@@ -207,8 +208,12 @@ def insert_file(path: str, catalog, *, library: Path, name: Name | None,
     if name is not None and names.takes_episode_number(name, item):
         if episode is None and scanned.get("episode_source") == "thediscdb":
             number = scanned["episode"]
+            item["episode_last"] = scanned.get("episode_last")
             if scanned.get("season") is not None and scanned["season"] != name.season:
                 name = dataclasses.replace(name, season=scanned["season"])
+        elif episode is None and first_episode is not None:
+            # The disc's place in its season is known (identity.numbering).
+            number = first_episode + (info.get("episode") or 1) - 1
         elif episode is None:
             def other_disc(f: Path) -> bool:
                 data = markers.artefact(f)

@@ -46,7 +46,8 @@ bench: setup
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 	$(BIN)/python tests/bench/bench.py
 
-# The man pages and completion scripts are committed; regenerate them whenever a command,
+# The man pages (man/man1: `MANPATH=man man digitizer` works from a checkout) and
+# completion scripts are committed; regenerate them whenever a command,
 # option or help text changes (tests/test_docs.py fails on stale ones).
 man: setup
 	$(BIN)/python -m digitizer.cli.docgen man man
@@ -78,7 +79,7 @@ install:
 	  'DIGITIZER_LAUNCHER="$$0" exec "$(LIBDIR)/bin/python" -m digitizer "$$@"' \
 	  > "$(DESTDIR)$(PREFIX)/bin/digitizer"
 	chmod 755 "$(DESTDIR)$(PREFIX)/bin/digitizer"
-	install -m 644 man/*.1 "$(DESTDIR)$(PREFIX)/share/man/man1/"
+	install -m 644 man/man1/*.1 "$(DESTDIR)$(PREFIX)/share/man/man1/"
 	install -D -m 644 completions/digitizer.bash "$(DESTDIR)$(PREFIX)/share/bash-completion/completions/digitizer"
 	install -D -m 644 completions/digitizer.zsh "$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_digitizer"
 	install -D -m 644 completions/digitizer.fish "$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/digitizer.fish"

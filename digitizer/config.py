@@ -240,6 +240,9 @@ class Config:
     presets: dict = field(default_factory=dict)  # user presets: [presets.NAME] tables
     sources: dict = field(default_factory=dict)  # per-source identity: [sources."LABEL"] tables
     drives: dict = field(default_factory=dict)  # per-drive settings: [drives."VENDOR MODEL"]
+    # What is wrong with the file or the environment, when loaded with strict=False
+    # (`config show` shows a broken config and says what is wrong instead of failing).
+    problems: list = field(default_factory=list)
 
     def drive_offset(self, name: str | None) -> int | None:
         """The configured read offset of the drive called `name` (sysfs's vendor and
@@ -253,6 +256,7 @@ class Config:
                 return entry["read_offset"]
         return None
 
+
     def __getattr__(self, key):
         try:
             return self.values[key]
@@ -263,8 +267,32 @@ class Config:
         return Path(self.values[key]).expanduser()
 
 
-def load(path: Path | None = None) -> Config:
+def closest(word: str, choices) -> str | None:
+    """The choice a typo most likely meant (`libary` -> `library`), or None."""
+    import difflib
+
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def unknown_key(key: str, origin) -> str:
+    guess = closest(key, _defaults())
+    if guess:
+        return f"{origin}: unknown key {key!r}; did you mean {guess!r}?"
+    return f"{origin}: unknown key {key!r} (`digitizer config show` lists the keys)"
+
+
+def load(path: Path | None = None, strict: bool = True) -> Config:
+    """The effective configuration. A bad key or value is a UsageError; with strict=False
+    it is kept in `problems` instead (and the default used), for `config show`."""
     path = path or config_path()
+    problems: list[str] = []
+
+    def problem(message: str) -> None:
+        if strict:
+            raise UsageError(message)
+        problems.append(message)
+
     defaults = _defaults()
     values = dict(defaults)
     presets: dict = {}
@@ -300,18 +328,28 @@ def load(path: Path | None = None) -> Config:
             read_offset(entry["read_offset"], f"{path}: [drives.{name!r}] read_offset")
         for key, value in data.items():
             if key not in defaults:
-                raise UsageError(f"{path}: unknown key {key!r} (see `digitizer config show`)")
-            values[key] = _coerce(key, value, defaults[key], str(path))
+                problem(unknown_key(key, path))
+                continue
+            try:
+                values[key] = _coerce(key, value, defaults[key], str(path))
+            except UsageError as exc:
+                problem(exc.message)
     origin = {key: str(path) for key in values}
     for key, default in defaults.items():
         env = os.environ.get("DIGITIZER_" + key.upper())
         if env is not None:
-            values[key] = _coerce(key, env, default)
+            try:
+                values[key] = _coerce(key, env, default)
+            except UsageError as exc:
+                problem(exc.message)
             origin[key] = "DIGITIZER_" + key.upper()
-    _check_names(values, presets, origin)
-    _check_tls_files(values, origin)
+    try:
+        _check_names(values, presets, origin)
+        _check_tls_files(values, origin)
+    except UsageError as exc:
+        problem(exc.message)
     return Config(values=values, path=path, presets=presets, sources=sources,
-                  drives=drive_tables)
+                  drives=drive_tables, problems=problems)
 
 
 def save_drive_offset(path: Path, name: str, offset: int) -> None:

@@ -23,7 +23,7 @@ EXIT_CODES = {
     USAGE: "usage error: bad option or argument, malformed JSON input, bad config",
     TOOL: "an external tool is missing (the message names the package) or failed (its last "
           "error line)",
-    SOURCE: "no disc, or the source is unreadable or not a disc",
+    SOURCE: "no disc, or the source is missing, unreadable or not a disc",
     CLUSTER: "the Dask scheduler (config `cluster`) cannot be reached or went away, or it "
              "and this machine do not admit each other (certificates, TLS, plain TCP off this "
              "machine); the steps it had are pending again",
@@ -202,10 +202,6 @@ def retry_at(step: dict, base: float) -> float:
 
 def warn(message: str, kind: str = "warning") -> None:
     """A one-line warning or notice on stderr: work goes on."""
-    import sys
+    from digitizer.progress import echo
 
-    try:
-        sys.stderr.write(f"digitizer: {kind}: {message}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass  # stderr gone (its reader left): the work goes on
+    echo(f"digitizer: {kind}: {message}", err=True)

@@ -316,10 +316,12 @@ def accept_damage(catalog, cfg, fingerprint: str, titles: list[int], *,
     return run_disc(catalog, cfg, fingerprint, emit=emit)
 
 
-def damaged_waiting(catalog) -> list[dict]:
-    """Discs with titles held back for unreadable sectors, as `review` lists them."""
+def damaged_waiting(catalog, fingerprint: str | None = None) -> list[dict]:
+    """Discs (or this disc) with titles held back for unreadable sectors, as `review` lists
+    them."""
     out = []
-    for fp in sorted({s["fingerprint"] for s in catalog.steps(state="failed", kind="rip")}):
+    for fp in sorted({s["fingerprint"]
+                      for s in catalog.steps(fingerprint, state="failed", kind="rip")}):
         try:
             folder, marker = disc_marker(catalog, fp)
         except UsageError:
@@ -357,10 +359,13 @@ def pick_decoys(catalog, fingerprint: str, numbers: list[int]) -> None:
     folder, marker = disc_marker(catalog, fingerprint)
     titles = marker.get("titles") or []
     for n in numbers:
+        choices = roles.undecided(titles)
         try:
             roles.pick(titles, n)
         except ValueError as exc:
-            raise UsageError(str(exc)) from None
+            valid = "; ".join(" or ".join(map(str, g)) for g in choices)
+            raise UsageError(f"{exc}: pick {valid}" if valid else
+                             f"{exc}: {fingerprint[:12]} has no decoys waiting") from None
     catalog.record_titles(fingerprint, titles)
     markers.update_disc(folder, titles=titles)
     chosen = [t for t in titles if t["title"] in numbers]

@@ -50,14 +50,39 @@ def collect(catalog, limit: int | None = 20, retry_seconds: float = 60) -> dict:
               for r in catalog.recent_steps("failed", limit)]
     review = [dict(item(r), suggestion=r["identity_name"], label=r["label"])
               for r in catalog.recent_steps("review", limit)]
+    # One disc after another (the most recent first), each disc's titles in order.
+    order = {fp: n for n, fp in enumerate(dict.fromkeys(r["fingerprint"] for r in review))}
+    review.sort(key=lambda r: (order[r["fingerprint"]], r["title"]))
+    # Everything waiting for a person, one entry per disc with the command that resolves
+    # it: names to approve, decoys to pick, damaged titles, failures no watch retries.
+    people = [r["fingerprint"] for r in review]
+    people += [f["fingerprint"] for f in failed if f["retry_at"] is None]
+    people += catalog.discs_with_role("decoy")
+    waiting = []
+    for fp in dict.fromkeys(people):
+        found = outcome(catalog, fp)
+        if found["next"]:
+            waiting.append(dict(found, fingerprint=fp,
+                                label=(catalog.disc(fp) or {}).get("label")))
     return {"drives": [drives.describe(d) for d in drives.list_drives()],
             "summary": summary, "discs": list(discs.values()),
             "unfinished_discs": total + len(unstarted), "limit": limit,
-            "running": running, "failed": failed, "review": review}
+            "running": running, "failed": failed, "review": review, "waiting": waiting}
 
 
-def render(state: dict) -> str:
-    lines = []
+def records(state: dict):
+    """The state as one JSON object per line (`status` piped): each drive, unfinished disc,
+    running step, failure, review step and waiting disc, with "record" saying which."""
+    for key, record in (("drives", "drive"), ("discs", "disc"), ("running", "running"),
+                        ("failed", "failed"), ("review", "review"), ("waiting", "waiting")):
+        for item in state[key]:
+            yield dict(item, record=record)
+
+
+def render(state: dict, width: int | None = None) -> str:
+    """The state as text; with `width` (a terminal's), long lines are wrapped under their
+    start so that none runs into the last column."""
+    lines = _Lines(width)
     s = state["summary"]
     lines.append(f"{s['discs']} disc(s), {s['titles']} title(s) in the catalog")
     for d in state["drives"]:
@@ -80,13 +105,17 @@ def render(state: dict) -> str:
     for f in state["failed"]:
         when = (f"  (a running watch retries it at "
                 f"{time.strftime('%H:%M:%S', time.localtime(f['retry_at']))})"
-                if f.get("retry_at") else "  (`digitizer resume --retry` tries it again)")
+                if f.get("retry_at") else
+                f"  (`digitizer resume --retry {f['fingerprint'][:12]}` tries it again)")
         lines.append(f"FAILED   {f['fingerprint'][:12]} title {f['title']} {f['step']}: "
                      f"{_safe(f['error'] or '')}{when}")
-    for r in state["review"]:
-        lines.append(f"REVIEW   {r['fingerprint'][:12]} title {r['title']}: suggested "
-                     f"{_safe(r['suggestion'] or '?')!s}  (digitizer review approve "
-                     f"{r['fingerprint'][:12]} --movie ...)")
+    heads = {"review": "REVIEW", "decoys": "PICK", "damaged": "DAMAGED", "failed": "FAILED"}
+    for w in state.get("waiting", []):
+        if w["state"] == "failed":
+            continue  # its FAILED lines above say what failed and what tries it again
+        lines.append(f"{heads.get(w['state'], 'WAITING'):8} {w['fingerprint'][:12]} "
+                     f"{_safe(w.get('label') or '?')}: {_safe(w['why'])}")
+        lines.append(f"         next: {_safe(w['next'])}")
     shown = len(state["discs"])
     if state.get("limit") and state["unfinished_discs"] > shown:
         lines.append(f"... {state['unfinished_discs'] - shown} more unfinished disc(s); "
@@ -94,5 +123,133 @@ def render(state: dict) -> str:
     return "\n".join(lines)
 
 
+class _Lines(list):
+    """Lines that wrap at `width` (less one), continued under the ninth column."""
+
+    def __init__(self, width: int | None):
+        super().__init__()
+        self.width = width
+
+    def append(self, line: str) -> None:
+        if not self.width or len(line) < self.width:
+            super().append(line)
+            return
+        import textwrap
+
+        self.extend(textwrap.wrap(line, self.width - 1, subsequent_indent=" " * 9,
+                                  break_on_hyphens=False, break_long_words=False))
+
+
 def _safe(text: str) -> str:
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+# -- what a person does next -------------------------------------------------------------
+def disc_kind(label: str | None, titles: list[dict], guess: dict | None = None) -> str:
+    """What the disc is, for the name it should be given: "album" (an audio CD), "show"
+    (its titles are episodes, or its label names a season), else "movie"."""
+    from digitizer.identity import suggest
+
+    if (guess or {}).get("kind") == "album":
+        return "album"
+    return suggest(label, any(t.get("role") == "episode" for t in titles)).kind
+
+
+def contradiction(kind: str, titles: list[dict]) -> str | None:
+    """Why naming the disc as `kind` contradicts its titles, or None: a movie name for a
+    disc of episodes (they would be filed as the movie's extras), a show name for a film
+    (its main feature would be filed as a show's extra)."""
+    roles = {t.get("role") for t in titles}
+    if kind == "movie" and "episode" in roles and "main" not in roles:
+        count = sum(t.get("role") == "episode" for t in titles)
+        return (f"its titles are {count} episodes and no main feature: as a movie they would "
+                "be filed as extras (Movies/.../Other/)")
+    if kind == "show" and "main" in roles and "episode" not in roles:
+        return ("its titles are a main feature and no episodes: as a show it would be filed "
+                "as the show's extras")
+    return None
+
+
+def quote(text: str) -> str:
+    """`text` in double quotes as a shell reads it back (names have spaces, apostrophes)."""
+    return '"' + "".join("\\" + c if c in '"$`\\' else c for c in text) + '"'
+
+
+def approve_command(fingerprint: str, label: str | None, titles: list[dict],
+                    guess: dict | None) -> str:
+    """The `review approve` a person most likely wants: --show NAME --season N for a TV
+    disc, --movie "NAME (YEAR)" for a film, --album for a CD; YEAR where none is known."""
+    from digitizer.names import Name
+
+    kind = disc_kind(label, titles, guess)
+    known = Name.from_dict(guess) if guess and guess.get("name") else None
+    base = f"digitizer review approve {fingerprint[:12]}"
+    if kind == "album":
+        return f'{base} --album {quote(known.name if known else "ARTIST - ALBUM (YEAR)")}'
+    text = known.name if known else "NAME"
+    if known is None or known.year is None:
+        text += " (YEAR)"
+    if kind == "show":
+        season = (known.season if known and known.kind == "show" else None) or \
+            _label_season(label) or 1
+        return f"{base} --show {quote(text)} --season {season}"
+    return f"{base} --movie {quote(text)}"
+
+
+def _label_season(label: str | None) -> int | None:
+    from digitizer.identity import suggest
+
+    return suggest(label, False).season
+
+
+def outcome(catalog, fingerprint: str) -> dict:
+    """Where a disc stands and the one command that moves it on: {"state": done | review |
+    decoys | damaged | failed | waiting | working, "next": command or None, "why": text}."""
+    from digitizer import pipeline, roles
+
+    disc = catalog.disc(fingerprint) or {}
+    label = disc.get("label")
+    try:
+        _, marker = pipeline.disc_marker(catalog, fingerprint)
+    except Exception:  # noqa: BLE001 - a disc whose folder is gone: the steps say the rest
+        marker = {}
+    titles = marker.get("titles") or [dict(t["info"], role=t["role"])
+                                       for t in catalog.titles(fingerprint)]
+    steps = catalog.steps(fingerprint)
+    failed = [s for s in steps if s["state"] == "failed"]
+    fp = fingerprint[:12]
+    groups = roles.undecided(titles)
+    if groups:
+        choices = "; ".join(" or ".join(map(str, g)) for g in groups)
+        return {"state": "decoys", "why": f"titles {choices} are decoys (the same clips in "
+                "other orders): play them, pick the film",
+                "next": f"digitizer review approve {fp} --pick N (N: {choices})"}
+    damaged = pipeline.damaged_waiting(catalog, fingerprint)
+    if damaged:
+        held = " ".join(map(str, damaged[0]["titles"]))
+        return {"state": "damaged", "why": f"titles {held} held back: unreadable sectors",
+                "next": f"digitizer resume --retry {fp} (after cleaning the disc), or "
+                        f"digitizer review accept {fp}"}
+    if failed:
+        first = failed[0]
+        return {"state": "failed", "why": f"title {first['title']} {first['kind']} failed: "
+                                           f"{first.get('error') or 'see status'}",
+                "next": f"digitizer resume --retry {fp}"}
+    waiting = sorted({s["title"] for s in steps if s["state"] == "review"})
+    if waiting:
+        return {"state": "review",
+                "why": f"{len(waiting)} title(s) wait for a name: "
+                       f"{' '.join(map(str, waiting))}",
+                "next": approve_command(fingerprint, label, titles, catalog.name(fingerprint))}
+    last = {}
+    for s in steps:
+        last[s["title"]] = s  # steps come in chain order: the last one of each title
+    if last and all(s["state"] in ("done", "dismissed") for s in last.values()):
+        return {"state": "done", "next": None,
+                "why": f"done, {sum(s['state'] == 'done' for s in last.values())} title(s) in "
+                       "the library"}
+    if any(s["state"] in ("pending", "running") and s["kind"] == steps[0]["kind"]
+           for s in steps) and not any(s["state"] == "running" for s in steps):
+        return {"state": "waiting", "why": "the titles left to rip need the disc",
+                "next": f"put the disc in a drive, or digitizer resume {fp} IMAGE"}
+    return {"state": "working", "next": None, "why": "not finished: steps queued or running"}

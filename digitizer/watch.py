@@ -49,6 +49,11 @@ class DriveLock:
             self.fd = None
 
 
+def _about(source: str, message: str) -> str:
+    """A message about a source that names it once (the error may already start with it)."""
+    return message if source in message else f"{source}: {message}"
+
+
 class Watcher:
     def __init__(self, cfg, sources: list[str], *, once: bool, movie=None, show=None,
                  season=None, edition=None, workers: int | None = None, emit=None):
@@ -63,6 +68,9 @@ class Watcher:
         self.lock_dir = cfg.path_of("catalog").parent / "locks"
         self.seen: dict[str, str] = {}  # source -> last status, to act on changes only
         self.failures: list[int] = []  # exit codes of what failed, for `watch --once`
+        # source -> what became of it: {"fingerprint"}, {"status"} of an empty drive, or
+        # {"error"}; `watch --once` ends with a line about each.
+        self.handled: dict[str, dict] = {}
         self._failures_lock = threading.Lock()
         self.touched: set[str] = set()  # discs this run handled: --once names what waits
 
@@ -93,24 +101,32 @@ class Watcher:
         lock = DriveLock(self.lock_dir, source)
         if not lock.acquire():
             warn(f"{source} is being handled by another digitizer process", "notice")
+            self.handled[source] = {"error": "being handled by another digitizer process"}
             return
         try:
             if drives.is_block_device(source):
                 status, _ = drives.drive_status(source)
                 catalog.update_drive(source, status=status)
                 if status not in ("disc", "not_a_drive", "no_info"):
+                    self.handled[source] = {"status": status}
                     return
+            from digitizer.steps.fingerprint import read_ids
+
+            self.handled[source] = {"fingerprint": read_ids(source)["fingerprint"]}
             for row in pipeline.digitize(source, catalog, self.cfg, do_rest=False,
                                          name=self.name, touched=self.touched):
                 self.emit(row)
         except Conflict as exc:
-            warn(f"{source}: {exc}", "notice")
+            warn(_about(source, str(exc)), "notice")
         except Interrupted:
             raise
         except DigitizerError as exc:
-            self.failed(exc.exit_code, f"{source}: {exc}")
+            self.handled[source] = dict(self.handled.get(source, {}), error=str(exc))
+            self.failed(exc.exit_code, _about(source, str(exc)))
         except OSError as exc:
-            self.failed(ERROR, f"{source}: {describe_os_error(exc)}")
+            self.handled[source] = dict(self.handled.get(source, {}),
+                                        error=describe_os_error(exc))
+            self.failed(ERROR, _about(source, describe_os_error(exc)))
         finally:
             lock.release()
 

@@ -150,6 +150,11 @@ def test_decoy_disc_files_the_extended_cut_and_holds_the_decoys(bluray_decoys, r
                                            for n in (2, 4)) + _packets(clips / "00001.m2ts", "v:0") // 2
     assert _packets(partial, "a:0") >= 2 * _packets(clips / "00002.m2ts", "a:0") + 125
 
+    # status names what waits, with the command; a wrong pick lists the right ones
+    [waiting] = json.loads(run_cli("status", "--json").stdout)["waiting"]
+    assert waiting["state"] == "decoys" and waiting["next"].endswith("--pick N (N: 6 or 8 or 9)")
+    wrong = run_cli("review", "approve", entry["fingerprint"][:12], "--pick", "5")
+    assert wrong.code == 2 and wrong.stderr.strip().endswith("pick 6 or 8 or 9"), wrong
     picked = run_cli("review", "approve", entry["fingerprint"][:12], "--pick", "6")
     assert picked.code == 0, picked
     assert f"{film}/Other/DECOY_BD - title 06.mkv" in _library(home)
@@ -157,6 +162,7 @@ def test_decoy_disc_files_the_extended_cut_and_holds_the_decoys(bluray_decoys, r
     assert not [o for o in run_cli("review").objects if o["reason"] == "decoys"]
     bad = run_cli("review", "approve", entry["fingerprint"][:12], "--pick", "8")
     assert bad.code == 2 and "not one of the disc's decoys" in bad.stderr
+    assert "has no decoys waiting" in bad.stderr
 
 
 def test_hostile_image_path_is_one_argument(bluray_tv, run_cli, home, short_titles, tmp_path):

@@ -76,11 +76,14 @@ def test_example_block_is_recognised_in_both_spellings():
 
 
 # -- (b) committed files are up to date ------------------------------------------------
-@pytest.mark.parametrize("kind, committed", [("man", "man"), ("completions", "completions")])
+@pytest.mark.parametrize("kind, committed", [("man", "man/man1"),
+                                             ("completions", "completions")])
 def test_committed_files_are_fresh(tmp_path, kind, committed):
     out = tmp_path / kind
     subprocess.run([sys.executable, "-m", "digitizer.cli.docgen", kind, str(out)], cwd=ROOT,
                    env=clean_env(tmp_path), check=True)
+    if kind == "man":
+        out = out / "man1"
     fresh = {p.name: p.read_bytes() for p in out.iterdir()}
     have = {p.name: p.read_bytes() for p in (ROOT / committed).iterdir()} \
         if (ROOT / committed).is_dir() else {}
@@ -96,7 +99,7 @@ def test_generation_ignores_user_and_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGITIZER_HOME", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("DIGITIZER_PRESET", "hevc")
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    committed = {p.name: p.read_text() for p in (ROOT / "man").iterdir()}
+    committed = {p.name: p.read_text() for p in (ROOT / "man" / "man1").iterdir()}
     assert docgen.man_pages() == committed, STALE
 
 
@@ -110,7 +113,7 @@ def test_main_man_page_renders():
     if shutil.which("man") is None or shutil.which("groff") is None:
         pytest.fail("man and groff are needed: apt-get install man-db groff-base (make setup)")
     env = dict(os.environ, MANWIDTH="80", MANPAGER="cat", PAGER="cat")
-    res = subprocess.run(["man", "-l", str(ROOT / "man" / "digitizer.1")], env=env,
+    res = subprocess.run(["man", "-l", str(ROOT / "man" / "man1" / "digitizer.1")], env=env,
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     for heading in ("EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "COMMANDS"):
@@ -118,10 +121,24 @@ def test_main_man_page_renders():
     assert "digitizer watch --once" in res.stdout  # \- renders as a plain, pasteable dash
 
 
+def test_man_finds_the_pages_of_a_checkout():
+    """man's own layout (man/man1/...): MANPATH=man works from the checkout."""
+    if shutil.which("man") is None:
+        pytest.fail("man is needed: apt-get install man-db (make setup)")
+    env = dict(os.environ, MANPATH=str(ROOT / "man"), MANWIDTH="100", MANPAGER="cat",
+               PAGER="cat")
+    for page, words in (("digitizer", ("Blu-ray", "audio CD", "data disc")),
+                        ("digitizer-review-approve", ("--pick",))):
+        res = subprocess.run(["man", page], env=env, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        text = " ".join(res.stdout.split())
+        assert all(w in text for w in words), (page, text[:600])
+
+
 def test_every_man_page_renders_without_warnings():
     if shutil.which("groff") is None:
         pytest.fail("groff is needed: apt-get install groff-base (make setup)")
-    for page in sorted((ROOT / "man").glob("*.1")):
+    for page in sorted((ROOT / "man" / "man1").glob("*.1")):
         res = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(page)],
                              capture_output=True, text=True)
         assert res.returncode == 0 and not res.stderr, f"{page.name}: {res.stderr}"
@@ -234,7 +251,7 @@ def test_make_install_layout(tmp_path):
     assert 'exec "/usr/lib/digitizer/bin/python" -m digitizer "$@"' in launcher.read_text()
     assert str(dest) not in launcher.read_text()
     assert sorted(p.name for p in (usr / "share/man/man1").iterdir()) == \
-        sorted(p.name for p in (ROOT / "man").glob("*.1"))
+        sorted(p.name for p in (ROOT / "man" / "man1").glob("*.1"))
     for installed, committed in [
         ("share/bash-completion/completions/digitizer", "digitizer.bash"),
         ("share/zsh/site-functions/_digitizer", "digitizer.zsh"),
@@ -284,7 +301,7 @@ def test_the_wheel_carries_the_packages_and_the_man_pages(wheel):
         assert f"digitizer/{package}/__init__.py" in names
     data = "digitizer-0.1.0.data/data/share/man/man1/"
     assert {n[len(data):] for n in names if n.startswith(data)} == \
-        {p.name for p in (ROOT / "man").glob("*.1")}
+        {p.name for p in (ROOT / "man" / "man1").glob("*.1")}
     assert not any("tests/" in n or "__pycache__" in n for n in names)
 
 
@@ -320,3 +337,19 @@ def test_one_exit_code_table_for_every_command():
     assert rows == EXIT_CODES
     for name, page in docgen.man_pages().items():
         assert ".SH EXIT STATUS" in page, name
+
+
+def test_the_readme_config_table_lists_every_key(home):
+    """Every key `config show` prints has a row in the README's configuration table, and
+    the table names no key that does not exist."""
+    import re
+
+    from digitizer import config
+
+    section = (ROOT / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ")[0]
+    listed = set()
+    for first_cell in re.findall(r"^\| ([^|]+) \|", section, re.MULTILINE):
+        listed |= set(re.findall(r"`([a-z_]+)`", first_cell))
+    keys = set(config.load().values)
+    assert listed == keys, (f"missing from the README: {sorted(keys - listed)}; "
+                            f"not keys: {sorted(listed - keys)}")

@@ -47,7 +47,7 @@ def test_a_failed_insert_is_counted_and_a_running_watch_retries_it(tmp_path, mov
                                               for f in status["failed"])
     # status says that a running watch will try again, and when
     assert all(f["retry_at"] > time.time() - 60 for f in status["failed"]), status["failed"]
-    text = run(home, "status", DIGITIZER_LIBRARY=str(lib)).stdout
+    text = run(home, "status", "--table", DIGITIZER_LIBRARY=str(lib)).stdout
     assert text.count("a running watch retries it at") == 4, text
     # resume says the same with its exit code: tried again, failed again
     again = run(home, "resume", "--retry", "--movie", MOVIE, check=False,
@@ -83,7 +83,7 @@ def test_a_disc_only_scanned_is_finished_by_watch_and_by_resume(tmp_path, movie_
     for how in ("watch", "resume"):
         home = tmp_path / how
         run(home, "scan", movie_disc.iso, "--no-probe")
-        status = run(home, "status").stdout
+        status = run(home, "status", "--table").stdout
         assert "nothing unfinished" not in status and "scanned, not started" in status
         if how == "watch":
             run(home, "watch", "--once", movie_disc.iso, "--movie", MOVIE,
@@ -91,7 +91,7 @@ def test_a_disc_only_scanned_is_finished_by_watch_and_by_resume(tmp_path, movie_
         else:
             run(home, "resume", "--movie", MOVIE, DIGITIZER_PRESET="copy")
         assert len(library_files(home)) == 4, how
-        assert "nothing unfinished" in run(home, "status").stdout
+        assert "nothing unfinished" in run(home, "status", "--table").stdout
 
 
 def test_watch_once_gives_the_same_exit_codes_as_scan(tmp_path, movie_disc):

@@ -54,6 +54,27 @@ def test_bad_config_is_a_clear_error(home, run_cli):
     assert "unknown key 'colour'" in run_cli("config", "show").stderr
 
 
+def test_typos_get_did_you_mean_and_config_show_still_shows(home, run_cli):
+    path = config.config_path()
+    path.parent.mkdir(parents=True)
+    path.write_text('libary = "/srv/media"\npreset = "hevc"\n')
+    for args in (("status",), ("review",)):
+        r = run_cli(*args)
+        assert r.code == 2, r
+        assert r.stderr.strip().endswith("unknown key 'libary'; did you mean 'library'?"), r
+    shown = run_cli("config", "show")  # still shows the config, and says what is wrong
+    assert shown.code == 2 and "did you mean 'library'" in shown.stderr
+    values = json.loads(shown.stdout)
+    assert values["preset"] == "hevc" and values["problems"] == [shown.stderr.strip()[11:]]
+    r = run_cli("wacth", "--once")
+    assert r.code == 2 and "Did you mean 'watch'?" in r.stderr
+    r = run_cli("review", "aprove", "0bff")
+    assert r.code == 2 and "Did you mean 'approve'?" in r.stderr
+    r = run_cli("frobnicate")  # nothing close: no guess
+    assert r.code == 2 and "No such command 'frobnicate'." in r.stderr
+    assert "Did you mean" not in r.stderr
+
+
 def test_config_init_writes_loadable_commented_toml(run_cli, home):
     r = run_cli("config", "init")
     assert r.code == 0

@@ -1,17 +1,72 @@
-"""What a person sees on a terminal: tables, no warnings, NO_COLOR; JSON when piped (issue 16).
-Run through a real pseudo-terminal."""
+"""What a person sees on a terminal: tables, no warnings, NO_COLOR; JSON when piped (issues
+16, 28). Run through a real pseudo-terminal; what the screen shows is rendered by pyte, a
+VT100 emulator, so that bars drawn and cleared, lines wrapped and cursor moves count as a
+terminal counts them, not as the bytes say."""
 
+import fcntl
 import json
 import os
 import pty
+import re
 import select
+import struct
 import subprocess
+import termios
 
+import pyte
 import pytest
 
 from test_unattended import EXE, env_for
 
 pytestmark = pytest.mark.slow
+
+
+def screen_of(home, *args, columns=100, lines=40, answer=None, argv=None, **extra):
+    """Run digitizer on a pseudo-terminal of columns x lines (stdout and stderr, as a person
+    runs it; stdin too when there is an `answer` to type, then argv gives the arguments);
+    (exit code, the screen's lines as pyte shows them, the raw text)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+    env = env_for(home, TERM="xterm", **extra)
+    for key in ("COLUMNS", "LINES"):  # the terminal's size, not an inherited one
+        env.pop(key, None)
+    proc = subprocess.Popen([EXE, *map(str, argv or args)],
+                            stdin=slave if answer else subprocess.DEVNULL,
+                            stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    if answer:
+        os.write(master, answer)
+    # A tall screen keeps everything printed (a run longer than the window would scroll
+    # its start away); the width is the terminal's.
+    screen = pyte.Screen(columns, 1000)
+    stream = pyte.ByteStream(screen)
+    raw = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 300)
+        if not ready:
+            proc.kill()
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's other side closed
+            break
+        if not chunk:
+            break
+        raw += chunk
+        stream.feed(chunk)
+    os.close(master)
+    shown = [line.rstrip() for line in screen.display]
+    while shown and not shown[-1]:
+        shown.pop()
+    return proc.wait(timeout=60), shown, raw.decode(errors="replace")
+
+
+def assert_tidy(shown, columns):
+    """No line runs into the last column (where it would wrap), no progress bar was left
+    behind, nothing printed inside a bar's line."""
+    for line in shown:
+        assert len(line) < columns, f"runs into column {columns}: {line!r}"
+        assert not re.search(r"\d+%\|", line), f"a bar left behind: {line!r}"
 
 
 def on_terminal(home, *args, **extra) -> tuple[int, str]:
@@ -92,8 +147,129 @@ def test_watch_prints_a_row_per_result_on_a_terminal(tmp_path, movie_disc):
     assert code == 0, shown
     lines = [line for line in shown.splitlines() if line.strip()]
     start = next(n for n, line in enumerate(lines) if line.startswith("TIME"))
-    assert lines[start].split() == ["TIME", "FINGERPRINT", "TITLE", "NEXT", "PATH"]
-    rows = [line.split(None, 4) for line in lines[start + 1:]]
+    assert lines[start].split() == ["TIME", "FINGERPRINT", "TITLE", "NEXT", "VERIFIED", "PATH"]
+    rows = [line.split(None, 5) for line in lines[start + 1:]]
     assert rows and "{" not in shown
     inserted = [r for r in rows if r[3] == "done"]
-    assert any(r[4].endswith("Movies/Film (2001)/Film (2001).mkv") for r in inserted), shown
+    assert any(r[5].endswith("Movies/Film (2001)/Film (2001).mkv") for r in inserted), shown
+
+
+@pytest.mark.parametrize("columns", [100, 80])
+def test_a_tv_disc_without_a_name_on_a_terminal(tmp_path, episode_disc, columns):
+    """watch --once of a disc labelled as season 1, disc 1 and no name: tidy tables, bars
+    gone, and the next step named (approve with --show); status and review say the same,
+    one disc at a time, titles in order; approving it as a movie is refused."""
+    home = tmp_path / "h"
+    code, shown, raw = screen_of(home, "watch", "--once", episode_disc.iso, columns=columns)
+    assert code == 0, "\n".join(shown)
+    assert "transcode title" in raw  # bars were drawn...
+    assert_tidy(shown, columns)  # ...and are gone
+    header = next(n for n, line in enumerate(shown) if line.startswith("TIME"))
+    assert shown[header].split() == ["TIME", "FINGERPRINT", "TITLE", "NEXT", "VERIFIED",
+                                     "PATH"]
+    rows = [line.split() for line in shown[header + 1:header + 5]]
+    assert [r[2] for r in rows] == ["2", "3", "4", "5"] and {r[3] for r in rows} == {"review"}
+    # shown relative to the transcoded folder; cut in the middle when the terminal is narrow
+    assert all(r[5].startswith("transcoded/S") and r[5].endswith(f"title_0{t}.repro.mkv")
+               for r, t in zip(rows, (2, 3, 4, 5))), rows
+    text = " ".join(" ".join(shown).split())
+    fp = rows[0][1]
+    approve = f'digitizer review approve {fp} --show "Show (YEAR)" --season 1'
+    assert "4 title(s) wait for a name: 2 3 4 5" in text and f"next: {approve}" in text
+
+    # Again on a disc that waits: it says so, it does not stay silent.
+    code, again, _ = screen_of(home, "watch", "--once", episode_disc.iso, columns=columns)
+    assert code == 0 and f"next: {approve}" in " ".join(" ".join(again).split())
+    assert_tidy(again, columns)
+
+    code, status, _ = screen_of(home, "status", columns=columns)
+    assert code == 0
+    assert_tidy(status, columns)
+    review_lines = [line for line in status if line.startswith("REVIEW")]
+    assert len(review_lines) == 1 and review_lines[0].endswith("wait for a name: 2 3 4 5")
+    assert " ".join(" ".join(status).split()).count(approve) == 1 and "--movie" not in \
+        " ".join(status)
+
+    code, review, _ = screen_of(home, "review", columns=columns)
+    assert code == 0
+    assert_tidy(review, columns)
+    assert review[0].split() == ["FINGERPRINT", "LABEL", "REASON", "SUGGESTION", "TITLE",
+                                 "ROLE", "LENGTH"]
+    titles = [line.split()[-3:] for line in review[1:5]]
+    assert [t[0] for t in titles] == ["2", "3", "4", "5"] and {t[1] for t in titles} == \
+        {"episode"}
+    assert all(re.fullmatch(r"0:2\d", t[2]) for t in titles), titles
+    assert review[-1] == f"next: {approve}"
+
+    # Named as a movie, its episodes would become the movie's extras: refused when not
+    # on a terminal, naming the flag that forces it; nothing is filed.
+    refused = subprocess.run([EXE, "review", "approve", fp, "--movie", "My Show (2020)"],
+                             env=env_for(home), capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL)
+    assert refused.returncode == 2 and "--force" in refused.stderr, refused.stderr
+    assert "episodes" in refused.stderr and not (home / "data" / "library").exists()
+    # On a terminal it asks; "n" keeps it waiting.
+    code, asked, _ = screen_of(home, "approve-on-tty", columns=columns, answer=b"n\n",
+                               argv=["review", "approve", fp, "--movie", "My Show (2020)"])
+    assert_tidy(asked, columns)
+    assert code == 1 and "File it as the movie 'My Show (2020)' anyway? [y/N]:" in \
+        " ".join(" ".join(asked).split())
+    assert not (home / "data" / "library").exists()
+
+    # Piped, status is JSON lines (what the README promises of every command).
+    piped = subprocess.run([EXE, "status"], env=env_for(home), capture_output=True, text=True)
+    records = [json.loads(line) for line in piped.stdout.splitlines()]
+    assert [r["title"] for r in records if r["record"] == "review"] == [2, 3, 4, 5]
+    [waiting] = [r for r in records if r["record"] == "waiting"]
+    assert waiting["next"] == approve
+
+    done = subprocess.run([EXE, "review", "approve", fp, "--show", "My Show (2020)"],
+                          env=env_for(home), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    season = home / "data" / "library" / "TV Shows" / "My Show (2020)" / "Season 01"
+    assert len(list(season.glob("*.mkv"))) == 4
+    code, finished, _ = screen_of(home, "watch", "--once", episode_disc.iso, columns=columns)
+    assert code == 0 and "already in the library" in " ".join(finished)
+
+
+def test_help_names_every_kind_of_disc_and_fits(tmp_path):
+    code, shown, _ = screen_of(tmp_path / "h", "--help")
+    assert code == 0
+    assert_tidy(shown, 100)
+    text = " ".join(" ".join(shown).split())
+    for kind in ("DVDs", "Blu-rays", "audio CDs", "data discs"):
+        assert kind in text.split("Options:")[0], kind
+    assert text.index("Blu-rays") < text.index("Example:")
+
+
+def test_watch_once_with_nothing_to_watch_and_a_missing_file_say_so(tmp_path):
+    from digitizer import drives
+
+    home = tmp_path / "h"
+    missing = tmp_path / "nope.iso"
+    done = subprocess.run([EXE, "watch", "--once", str(missing)], env=env_for(home),
+                          capture_output=True, text=True)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 4, done.stderr
+    assert lines[0] == f"digitizer: error: {missing}: no such file, folder or drive"
+    assert all(line.count(str(missing)) == 1 and "warning" not in line for line in lines)
+    if drives.list_drives():
+        pytest.skip("this machine has an optical drive: `watch --once` would read it")
+    done = subprocess.run([EXE, "watch", "--once"], env=env_for(home), capture_output=True,
+                          text=True)
+    assert done.returncode == 4 and "no optical drive found" in done.stderr
+
+
+def test_scan_of_a_data_disc_shows_a_data_table(tmp_path):
+    root = tmp_path / "files"
+    (root / "photos").mkdir(parents=True)
+    (root / "photos" / "a.jpg").write_bytes(b"\xff\xd8" * 1000)
+    (root / "README.TXT").write_text("holiday\n")
+    iso = tmp_path / "data.iso"
+    subprocess.run(["genisoimage", "-quiet", "-R", "-J", "-V", "PHOTOS", "-o", str(iso),
+                    str(root)], check=True)
+    code, shown, _ = screen_of(tmp_path / "h", "scan", iso, "--no-probe", NO_COLOR="1")
+    assert code == 0, shown
+    assert_tidy(shown, 100)
+    assert shown[1].split() == ["TITLE", "SIZE", "FILES", "CREATED", "ROLE"]
+    assert re.fullmatch(r"1 +[\d.]+ KiB +2 +\S+ +main", shown[2]), shown  # two files

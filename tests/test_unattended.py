@@ -396,5 +396,5 @@ def test_status_pages_most_recent_first(tmp_path):
     assert len(page["failed"]) == 5 and len(page["review"]) == 5
     everything = json.loads(run(tmp_path, "status", "--json", "--limit", 0, **env).stdout)
     assert [d["fingerprint"] for d in everything["discs"]] == unfinished
-    text = run(tmp_path, "status", **env).stdout
+    text = run(tmp_path, "status", "--table", **env).stdout
     assert f"... {len(unfinished) - 20} more unfinished disc(s)" in text

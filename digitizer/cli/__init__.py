@@ -17,7 +17,7 @@ import sys
 import click
 
 from digitizer import __version__
-from digitizer.cli.common import EPILOG_EXIT
+from digitizer.cli.common import EPILOG_EXIT, SuggestingGroup
 from digitizer.errors import DigitizerError, Interrupted
 
 # command name -> the module of digitizer.cli that defines it (as a function of that name)
@@ -42,7 +42,7 @@ def _go_offline() -> None:
     os.environ["DIGITIZER_ONLINE"] = "false"
 
 
-class Commands(click.Group):
+class Commands(SuggestingGroup):
     """The group whose commands come from COMMANDS, each module imported on first use."""
 
     def list_commands(self, ctx) -> list[str]:
@@ -65,7 +65,14 @@ class Commands(click.Group):
               help="Ask no online service (TheDiscDb, TMDb, AccurateRip, MusicBrainz); as "
                    "config `online = false`.")
 def cli():
-    """Digitize DVDs into a Plex/Jellyfin library, unattended and crash-safe.
+    """Digitize DVDs, Blu-rays, audio CDs and data discs into a Plex/Jellyfin library,
+    unattended and crash-safe.
+
+    A film or TV disc (DVD, Blu-ray; a drive, an ISO/UDF image or a VIDEO_TS/BDMV folder)
+    becomes Movies/ or TV Shows/ with Plex/Jellyfin names, an audio CD (or CUE/BIN image)
+    becomes FLAC tracks checked against AccurateRip in Music/, and a data disc becomes a
+    bit-for-bit ISO image in Discs/. A disc named only by a guess from its label waits in
+    `digitizer review` for a name.
 
     The steps detect, fingerprint, scan, rip, transcode and insert each print JSON
     (one object per line) and read the previous step's JSON from stdin (`-`), so they

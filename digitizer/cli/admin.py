@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from digitizer.cli.common import json_dumps, json_option, output, pass_env
+from digitizer.cli.common import SuggestingGroup, json_dumps, json_option, output, pass_env
 from digitizer.cli.complete import complete_fingerprints, complete_sources
 
 
-@click.group(short_help="Show or create the configuration.")
+@click.group(cls=SuggestingGroup, short_help="Show or create the configuration.")
 def config():
     """Show or create the TOML configuration.
 
@@ -44,25 +44,41 @@ def config_init(force):
 
 @config.command("show", short_help="Print the effective configuration.")
 @click.option("--toml", "as_toml", is_flag=True, help="Print TOML instead of JSON.")
-@pass_env
-def config_show(env, as_toml):
+def config_show(as_toml):
     """Print the effective configuration: defaults, config file and environment merged.
+    A config with an unknown key or a bad value is still shown (with the default in its
+    place), each problem is said on stderr, and the exit code is 2, as for every other
+    command that meets that config.
 
     \b
     Example:
       DIGITIZER_PRESET=hevc digitizer config show --toml
     """
+    import sys
+
+    from digitizer import config as cfgmod
+
+    cfg = cfgmod.load(strict=False)
     if as_toml:
         import tomli_w
 
-        click.echo(tomli_w.dumps(env.cfg.values), nl=False)
+        click.echo(tomli_w.dumps(cfg.values), nl=False)
     else:
         import json
 
-        click.echo(json.dumps(dict(env.cfg.values, config_file=str(env.cfg.path)), indent=2))
+        shown = dict(cfg.values, config_file=str(cfg.path))
+        if cfg.problems:
+            shown["problems"] = cfg.problems
+        click.echo(json.dumps(shown, indent=2))
+    for message in cfg.problems:
+        click.echo(f"digitizer: {message}", err=True)
+    if cfg.problems:
+        from digitizer.errors import USAGE
+
+        sys.exit(USAGE)
 
 
-@click.group(short_help="Inspect or rebuild the catalog.")
+@click.group(cls=SuggestingGroup, short_help="Inspect or rebuild the catalog.")
 def catalog():
     """Inspect or rebuild the SQLite catalog.
 
@@ -134,7 +150,8 @@ def completion(shell):
     click.echo(docgen.completion_scripts()[docgen.COMPLETION_FILES[shell]], nl=False)
 
 
-@click.group(short_help="TheDiscDb: what each title of a known disc is.")
+@click.group(cls=SuggestingGroup,
+             short_help="TheDiscDb: what each title of a known disc is.")
 def discdb():
     """TheDiscDb (thediscdb.com) labels every title of a disc: the movie, each episode
     (season and number), each extra and its type. Import a local copy of its data and

@@ -16,6 +16,22 @@ EPILOG_EXIT = ("Exit codes: 0 ok, 1 error, 2 usage, 3 external tool missing or f
                "130 interrupted (see man digitizer).")
 
 
+class SuggestingGroup(click.Group):
+    """A command group that answers a mistyped command with the one it most likely meant
+    (`digitizer wacth`: did you mean 'watch'?)."""
+
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and not ctx.resilient_parsing and \
+                self.get_command(ctx, name) is None:
+            from digitizer.config import closest
+
+            guess = closest(name, self.list_commands(ctx))
+            if guess:
+                ctx.fail(f"No such command {name!r}. Did you mean {guess!r}?")
+        return super().resolve_command(ctx, args)
+
+
 class Env:
     """What every command needs: the config, and the catalog opened on first use."""
 
@@ -81,11 +97,15 @@ def json_option(f):
                              "line.")(f)
 
 
-def output(as_array: bool, table: bool = False, columns=(), rows=None, heading=None):
+def output(as_array: bool, table: bool = False, columns=(), rows=None, heading=None,
+           drop=(), paths=None):
     """Where results go: a readable table on a terminal (or with --table), JSON lines when
-    piped (or one array with --json), as gh, docker and kubectl do."""
+    piped (or one array with --json), as gh, docker and kubectl do. On a terminal the table
+    fits its width: `paths` (path_roots) shortens paths, long cells are cut in the middle,
+    and the `drop` columns go first, in that order, when that is not enough."""
     if table or (columns and not as_array and stdout_is_terminal()):
-        return TableOutput(list(columns), rows=rows, heading=heading)
+        return TableOutput(columns if callable(columns) else list(columns), rows=rows,
+                           heading=heading, drop=drop, paths=paths)
     from digitizer.jsonio import Output
 
     return Output(as_array)
@@ -123,15 +143,83 @@ def run_each(items, fn, out):
         sys.exit(max(f.exit_code for f in failures))
 
 
+def terminal_width() -> int | None:
+    """The width of the terminal stdout is on; None when it is not on one (a table is then
+    printed whole, for whoever reads the file)."""
+    if not stdout_is_terminal():
+        return None
+    import shutil
+
+    return shutil.get_terminal_size((100, 40)).columns
+
+
+def path_roots(cfg) -> list[tuple[str, str]]:
+    """(folder, shown as) for the folders whose files tables show: a path inside one is
+    shown relative to it, "library/Movies/...", which a person recognises."""
+    roots = [(cfg.path_of(key), key) for key in ("library", "transcoded", "staging")]
+    if (cfg.values.get("data_library") or "").strip():
+        roots.insert(0, (cfg.path_of("data_library"), "data_library"))
+    return [(str(folder).rstrip("/") + "/", shown + "/") for folder, shown in roots]
+
+
+def short_path(text: str, roots) -> str:
+    for folder, shown in roots or ():
+        if text.startswith(folder):
+            return shown + text[len(folder):]
+    return text
+
+
+def cut(text: str, width: int) -> str:
+    """`text` in at most `width` characters, cut in the middle (a path keeps its start and
+    its file name)."""
+    if len(text) <= width:
+        return text
+    if width < 2:
+        return text[:width]
+    head = (width - 1) // 3
+    return text[:head] + "\u2026" + text[len(text) - (width - 1 - head):]
+
+
+MIN_CELL = 16  # a cut cell keeps at least this much (or its header's width)
+
+
+def fit(columns: list[str], widths: dict[str, int], width: int | None,
+        drop=()) -> list[str]:
+    """The columns to show and their widths (changed in place) so that a line stays short
+    of the terminal's last column: the widest cells are cut first, down to MIN_CELL, then
+    the `drop` columns are left out in order."""
+    shown = list(columns)
+    if width is None:
+        return shown
+    budget = width - 1  # a line ending in the last column makes some terminals wrap
+
+    def total():
+        return sum(widths[c] for c in shown) + 2 * (len(shown) - 1)
+
+    while total() > budget:
+        widest = max(shown, key=lambda c: widths[c] - max(len(c), MIN_CELL))
+        floor = max(len(widest), MIN_CELL)
+        if widths[widest] > floor:
+            widths[widest] = max(floor, widths[widest] - (total() - budget))
+            continue
+        left = [c for c in drop if c in shown]
+        if not left:
+            break
+        shown.remove(left[0])
+    return shown
+
+
 class TableOutput:
     """Results collected and printed as a readable table on close (jsonio.Output's
     interface). `rows(obj)` turns one result into table rows (default: itself); with
     `heading(obj)`, each result gets its own table under a heading line."""
 
-    def __init__(self, columns, rows=None, heading=None):
+    def __init__(self, columns, rows=None, heading=None, drop=(), paths=None):
         self.columns = columns
         self.rows = rows or (lambda obj: [obj])
         self.heading = heading
+        self.drop = drop
+        self.paths = paths
         self.items: list[dict] = []
 
     def emit(self, obj: dict) -> None:
@@ -141,39 +229,57 @@ class TableOutput:
         self.items.extend(objs)
 
     def close(self) -> None:
+        from digitizer.progress import echo
+
         if self.heading is None:
-            print_table([r for obj in self.items for r in self.rows(obj)], self.columns)
+            print_table([r for obj in self.items for r in self.rows(obj)], self.columns,
+                        self.drop, self.paths)
             return
+        width = terminal_width()
         for n, obj in enumerate(self.items):
             if n:
-                click.echo()
-            click.echo(_style(_cell(self.heading(obj)), bold=True))
-            print_table(self.rows(obj), self.columns)
+                echo("")
+            heading = _cell(self.heading(obj))
+            echo(_style(cut(heading, width - 1) if width else heading, bold=True))
+            # columns may depend on the result (a data disc has files, not audio tracks)
+            columns = self.columns(obj) if callable(self.columns) else self.columns
+            print_table(self.rows(obj), columns, self.drop, self.paths)
 
 
 class LiveTable:
     """A table printed row by row as results come, for a command that runs for hours
-    (`watch`): the widths are fixed up front, a longer cell is shown whole and pushes the
-    rest of its row along."""
+    (`watch`): the widths are fixed up front; a column of width 0 takes what the terminal
+    has left, and on a terminal a longer cell is cut in the middle (piped, it is shown whole
+    and pushes the rest of its row along)."""
 
-    def __init__(self, columns: dict[str, int], rows=None):
-        self.columns = columns  # name -> width
+    def __init__(self, columns: dict[str, int], rows=None, drop=(), paths=None):
         self.rows = rows or (lambda obj: [obj])
+        self.paths = paths
+        self.width = terminal_width()
+        widths = dict(columns)
+        free = [c for c, w in widths.items() if not w]
+        if self.width and free:
+            fixed = sum(w for w in widths.values()) + 2 * (len(widths) - 1)
+            for c in free:
+                widths[c] = max(len(c), (self.width - 1 - fixed) // len(free))
+        shown = fit(list(widths), widths, self.width, drop)
+        self.columns = {c: widths[c] for c in shown}  # name -> width
         self.started = False
 
     def emit(self, obj: dict) -> None:
-        from digitizer.jsonio import write_out
+        from digitizer.progress import echo
 
-        lines = []
         if not self.started:
             self.started = True
-            lines.append(_style("  ".join(c.upper().ljust(w) for c, w in self.columns.items())
-                                .rstrip(), bold=True))
+            echo(_style("  ".join(c.upper().ljust(w) for c, w in self.columns.items())
+                        .rstrip(), bold=True))
         for r in self.rows(obj):
-            lines.append("  ".join(_cell(r.get(c)).ljust(w)
-                                   for c, w in self.columns.items()).rstrip())
-        # A terminal closed or a pipe whose reader left: the work goes on.
-        write_out(sys.stdout, "".join(line + "\n" for line in lines))
+            cells = [_cell(r.get(c), self.paths) for c in self.columns]
+            if self.width:
+                cells = [cut(text, w) if w else text
+                         for text, w in zip(cells, self.columns.values())]
+            echo("  ".join(text.ljust(w) for text, w in zip(cells, self.columns.values()))
+                 .rstrip())
 
     def emit_all(self, objs) -> None:
         for obj in objs:
@@ -190,12 +296,15 @@ def _style(text: str, **how) -> str:
     return click.style(text, **how)
 
 
-def print_table(rows, columns):
-    widths = {c: max([len(c)] + [len(_cell(r.get(c))) for r in rows]) for c in columns}
-    click.echo(_style("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip(),
-                      bold=True))
-    for r in rows:
-        click.echo("  ".join(_cell(r.get(c)).ljust(widths[c]) for c in columns).rstrip())
+def print_table(rows, columns, drop=(), paths=None):
+    from digitizer.progress import echo
+
+    cells = [{c: _cell(r.get(c), paths) for c in columns} for r in rows]
+    widths = {c: max([len(c)] + [len(row[c]) for row in cells]) for c in columns}
+    shown = fit(list(columns), widths, terminal_width(), drop)
+    echo(_style("  ".join(c.upper().ljust(widths[c]) for c in shown).rstrip(), bold=True))
+    for row in cells:
+        echo("  ".join(cut(row[c], widths[c]).ljust(widths[c]) for c in shown).rstrip())
 
 
 def length(seconds) -> str | None:
@@ -216,10 +325,11 @@ def size(value) -> str | None:
         value /= 1024
 
 
-def _cell(value) -> str:
+def _cell(value, paths=None) -> str:
     # repr-like escaping: a label with newlines or escape codes cannot garble the terminal
     text = "-" if value is None else str(value)
-    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return short_path(text, paths) if paths else text
 
 
 def files_from(args, objects) -> list[dict]:

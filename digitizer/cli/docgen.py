@@ -1,6 +1,6 @@
 """Man pages and shell completion scripts, generated from the click command tree.
 
-    python -m digitizer.cli.docgen man OUTDIR           (make man)
+    python -m digitizer.cli.docgen man OUTDIR           (make man: the pages in OUTDIR/man1)
     python -m digitizer.cli.docgen completions OUTDIR   (make completions)
 
 The output is committed, and tests/test_docs.py regenerates it and compares byte for byte,
@@ -410,7 +410,9 @@ def main(argv=None) -> int:
         return 2
     outdir = Path(args[1])
     if args[0] == "man":
-        write(outdir, man_pages(), PROG + "*.1")
+        # man(1)'s own layout (a section folder per section), so that `MANPATH=man man
+        # digitizer` reads the pages from a checkout.
+        write(outdir / "man1", man_pages(), PROG + "*.1")
     else:
         write(outdir, completion_scripts(), PROG + ".*")
     return 0

@@ -83,8 +83,19 @@ def scan(env, sources, no_probe, as_array, table):
     args, objects = read_inputs(sources)
     run_each(sources_from(args, objects),
              lambda s: scanmod.scan_disc(s, env.catalog, env.cfg, probe=not no_probe),
-             output(as_array, table, ["title", "length", "chapters", "audio", "subtitles",
-                                      "role"], rows=_title_rows, heading=_disc_heading))
+             output(as_array, table, _scan_columns, rows=_title_rows, heading=_disc_heading,
+                    drop=("chapters", "subtitles", "artist")))
+
+
+# What a table shows of a disc's titles, by kind of disc: video titles, audio tracks, or
+# a data disc's one title (the whole disc, imaged).
+SCAN_COLUMNS = {"data": ["title", "size", "files", "created", "role"],
+                "cd": ["track", "length", "name", "artist", "isrc"]}
+VIDEO_COLUMNS = ["title", "length", "chapters", "audio", "subtitles", "role"]
+
+
+def _scan_columns(disc: dict) -> list[str]:
+    return SCAN_COLUMNS.get(disc.get("disc_type"), VIDEO_COLUMNS)
 
 
 def _disc_heading(disc: dict) -> str:
@@ -92,6 +103,15 @@ def _disc_heading(disc: dict) -> str:
 
 
 def _title_rows(disc: dict) -> list[dict]:
+    from digitizer.cli.common import size
+
+    if disc.get("disc_type") == "data":
+        return [{"title": t["title"], "size": size(t.get("size")), "files": t.get("file_count"),
+                 "created": t.get("created"), "role": t.get("role")} for t in disc["titles"]]
+    if disc.get("disc_type") == "cd":
+        return [{"track": t["title"], "length": length(t.get("duration")),
+                 "name": t.get("track_title"), "artist": t.get("track_artist"),
+                 "isrc": t.get("isrc")} for t in disc["titles"]]
     return [{"title": t["title"], "length": length(t.get("duration")),
              "chapters": len(t.get("chapters") or []),
              "audio": " ".join(a.get("lang") or "und" for a in t.get("audio") or []) or None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from digitizer.cli.common import (cluster_option, files_from, json_option, length, output,
-                                  pass_env, read_offset_option, run_each, size, sources_from)
+                                  pass_env, path_roots, read_offset_option, run_each, size,
+                                  sources_from)
 from digitizer.cli.complete import complete_sources
 from digitizer.names import EXTRA_TYPES
 
@@ -58,7 +59,8 @@ def rip(env, sources, numbers, main, all_, roles, image_first, as_array, table):
     args, objects = read_inputs(sources)
     roles_ = [r.strip() for r in roles.split(",") if r.strip()] if roles else None
     out = output(as_array, table, ["title", "role", "length", "size", "done", "path"],
-                 rows=_result_row)
+                 rows=_result_row,
+                 drop=("role", "size"), paths=path_roots(env.cfg))
 
     def one(scan_result):
         ripmod.rip_disc(scan_result, env.catalog, env.cfg, numbers=numbers, main=main,
@@ -105,7 +107,8 @@ def transcode(env, files, preset, list_presets, as_array, table):
              lambda item: tc.transcode(item["path"], env.catalog, env.cfg,
                                        preset_name=preset),
              output(as_array, table, ["title", "preset", "length", "size", "fps", "done",
-                                      "path"], rows=_result_row))
+                                      "path"], rows=_result_row, drop=("fps", "size"),
+                    paths=path_roots(env.cfg)))
 
 
 @click.command(short_help="Move finished files into the Plex/Jellyfin library.")
@@ -182,7 +185,7 @@ def insert(env, files, library, movie, show, season, episode, extra_type, editio
         return result
 
     run_each(items, one, output(as_array, table, ["title", "role", "episode", "done", "path"],
-                                rows=_result_row))
+                                rows=_result_row, drop=("role",), paths=path_roots(env.cfg)))
 
 
 def _result_row(obj: dict) -> list[dict]:

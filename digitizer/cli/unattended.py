@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
-from digitizer.cli.common import (Env, LiveTable, cluster_option, json_option, name_options,
-                                  output, pass_env, read_offset_option, stdout_is_terminal)
+from digitizer.cli.common import (Env, LiveTable, SuggestingGroup, cluster_option,
+                                  json_option, name_options, output, pass_env, path_roots,
+                                  read_offset_option, stdout_is_terminal, terminal_width)
 from digitizer.cli.complete import complete_fingerprints, complete_sources
 from digitizer.errors import ClusterUnavailable, DigitizerError
 from digitizer.names import EXTRA_TYPES
@@ -53,7 +55,7 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
     pairs = pipeline.resolve_targets(cat, list(targets)) if targets else \
         [(fp, None) for fp in pipeline.unfinished(cat)]
     out = output(as_array, table, ["fingerprint", "title", "next", "path", "error"],
-                 rows=_short_fingerprint)
+                 rows=_short_fingerprint, drop=("fingerprint",), paths=path_roots(env.cfg))
     if dismiss:
         for fp, _ in pairs or [(None, None)]:
             out.emit({"fingerprint": fp, "dismissed": cat.dismiss_failed(fp)})
@@ -79,6 +81,7 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
             failures.append(row.get("exit_code") or 1)
 
     plan_out = out
+    touched: list[str] = []  # discs resumed: each ends with the command that moves it on
     for fp, source in pairs:
         try:
             if dry_run:
@@ -88,6 +91,7 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
                 continue
             pipeline.resume_disc(cat, env.cfg, fp, source=source, name=name,
                                  retry=True if retry else "now", emit=emit)
+            touched.append(fp)
         except DigitizerError as exc:
             click.echo(f"digitizer: {exc.message}", err=True)
             failures.append(exc.exit_code)
@@ -99,6 +103,8 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
         for line, code in pipeline.failed_summary(cat, env.cfg, [fp for fp, _ in pairs]):
             click.echo(f"digitizer: {line}", err=True)
             failures.append(code)
+    for fp in touched:
+        _say_next(cat, fp)
     if failures:
         sys.exit(max(failures))
 
@@ -162,21 +168,84 @@ def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as
             click.echo(units.once_unit(exe, user=user, group=group or None, tls=tls),
                        nl=False)
         return
+    from digitizer import drives
+    from digitizer.errors import SOURCE
+    from digitizer.progress import echo
     from digitizer.steps.detect import normalise
 
     if table or (stdout_is_terminal() and not as_json):
         # A row as each step finishes: watch runs for hours, a table at exit is no use.
-        out = LiveTable({"time": 8, "fingerprint": 12, "title": 5, "next": 9, "verified": 0,
+        # verified: a CD track's AccurateRip verdict (cut to its start on a narrow terminal)
+        out = LiveTable({"time": 8, "fingerprint": 12, "title": 5, "next": 9, "verified": 12,
                          "path": 0},
-                        rows=_watch_row)
+                        rows=_watch_row, drop=("time", "fingerprint", "verified"),
+                        paths=path_roots(env.cfg))
     else:
         out = output(False)
-    watcher = watchmod.Watcher(env.cfg, [normalise(s) for s in sources], once=once,
-                               movie=movie, show=show, season=season, edition=edition,
-                               workers=workers,
-                               emit=out.emit)
+    sources = [normalise(s) for s in sources]
+    found = sources or drives.list_drives()
+    if once and not found:
+        echo("digitizer: no optical drive found, and no SOURCES given: nothing to do "
+             "(digitizer watch --once disc.iso reads an image)", err=True)
+        sys.exit(SOURCE)
+    if not once:
+        what = " ".join(found) if found else "optical drives (none found yet)"
+        echo(f"digitizer: watching {what} every {env.cfg.poll_seconds:g} s, and running "
+             f"the queue; Ctrl-C stops (steps in flight go back to the queue)", err=True)
+    touched: set = set()
+
+    def emit(row):
+        touched.add(row.get("fingerprint"))
+        out.emit(row)
+
+    watcher = watchmod.Watcher(env.cfg, sources, once=once, movie=movie, show=show,
+                               season=season, edition=edition, workers=workers, emit=emit)
     code = watcher.run()
+    if once:
+        import shutil
+        import textwrap
+
+        # stderr's terminal (stdout may be piped): long lines wrap under their start
+        width = shutil.get_terminal_size((100, 40)).columns if sys.stderr.isatty() else None
+        for line in _watch_summary(env, watcher.handled, touched):
+            for part in textwrap.wrap(line, width - 1, subsequent_indent="  ",
+                                      break_on_hyphens=False, break_long_words=False) \
+                    if width else [line]:
+                echo(part, err=True)
     sys.exit(code)
+
+
+def _watch_summary(env, handled: dict, touched: set) -> list[str]:
+    """What became of each disc `watch --once` was given, and the command that moves it on."""
+    from digitizer import status as statusmod
+
+    lines = []
+    for source, info in handled.items():
+        fp = info.get("fingerprint")
+        disc = env.catalog.disc(fp) if fp else None
+        # A drive by its device, an image by its file name: the line stays short.
+        shown = source if source.startswith("/dev/") else os.path.basename(source)
+        what = f"{shown} ({disc['label']})" if disc and disc.get("label") else shown
+        if info.get("status"):
+            lines.append(f"digitizer: {what}: {info['status'].replace('_', ' ')}")
+            continue
+        if info.get("error") or not disc:
+            error = info.get("error") or "not read"
+            lines.append(f"digitizer: {error}" if source in error else
+                         f"digitizer: {what}: failed: {error}")
+            continue
+        found = statusmod.outcome(env.catalog, fp)
+        if found["state"] == "failed":
+            continue  # the watch said it, with the command that tries it again
+        if found["state"] == "done" and fp not in touched:
+            lines.append(f"digitizer: {what}: already in the library, nothing to do")
+            continue
+        next_disc = "; put the next disc in" if found["state"] == "done" and \
+            source.startswith("/dev/") else ""
+        lines.append(f"digitizer: {what}: {found['why']}{next_disc}")
+        if found["next"]:
+            lines.append(f"  next: {found['next']}")
+    return lines
 
 
 @click.command(short_help="Show drives, unfinished discs, running steps, failures, review.")
@@ -185,16 +254,21 @@ def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as
               help="Unfinished discs (and running, failed, review steps) to show, most "
                    "recent first; 0: all.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@click.option("--table", is_flag=True, help="Text even when stdout is not a terminal.")
 @pass_env
-def status(env, follow, limit, as_json):
+def status(env, follow, limit, as_json, table):
     """Show the drives and their state; every unfinished disc with, per title, how far
     rip, transcode and insert have got; running steps with progress; failures with
-    their error; and titles waiting for review.
+    their error; and everything waiting for a person (names to approve, decoys to pick,
+    damaged titles, failures), one disc at a time with the command that resolves it.
+    Piped, one JSON object per line, "record" saying what each is (drive, disc, running,
+    failed, review, waiting).
 
     \b
     Example:
       digitizer status
       digitizer status --json | jq '.failed'
+      digitizer status | jq -r 'select(.record == "waiting") | .next'
       digitizer status --follow
     """
     import json as jsonmod
@@ -206,16 +280,20 @@ def status(env, follow, limit, as_json):
         state = statusmod.collect(env.catalog, limit or None, env.cfg.retry_seconds)
         if as_json:
             click.echo(jsonmod.dumps(state, ensure_ascii=False))
+        elif not table and not stdout_is_terminal():
+            for record in statusmod.records(state):
+                click.echo(jsonmod.dumps(record, ensure_ascii=False))
         else:
             if follow and sys.stdout.isatty():
                 click.clear()
-            click.echo(statusmod.render(state))
+            click.echo(statusmod.render(state, terminal_width()))
         if not follow:
             return
         time.sleep(2)
 
 
-@click.group(invoke_without_command=True, short_help="List or approve discs waiting for a name.")
+@click.group(cls=SuggestingGroup, invoke_without_command=True,
+             short_help="List or approve discs waiting for a name.")
 @json_option
 @click.pass_context
 def review(ctx, as_array, table):
@@ -237,10 +315,14 @@ def review(ctx, as_array, table):
     """
     if ctx.invoked_subcommand is None:
         from digitizer import pipeline
+        from digitizer import status as statusmod
+        from digitizer.cli.common import TableOutput
+        from digitizer.progress import echo
 
         env = ctx.ensure_object(Env)
         out = output(as_array, table, ["fingerprint", "label", "reason", "suggestion",
-                                       "titles"], rows=_review_row)
+                                       "title", "role", "length"], rows=_review_row,
+                     drop=("label", "reason"))
         waiting: dict = {}
         for step in env.catalog.steps(state="review", kind="insert"):
             disc = env.catalog.disc(step["fingerprint"])
@@ -254,9 +336,22 @@ def review(ctx, as_array, table):
             entry["titles"].append(step["title"])
         for entry in waiting.values():
             _episodes_reason(env, entry)
-        out.emit_all(list(waiting.values()) + pipeline.damaged_waiting(env.catalog)
-                     + pipeline.decoys_waiting(env.catalog))
+        entries = list(waiting.values()) + pipeline.damaged_waiting(env.catalog) \
+            + pipeline.decoys_waiting(env.catalog)
+        for entry in entries:
+            entry["titles"].sort()
+            # Each title as a person tells them apart: its length and what scan made of it.
+            known = {t["title"]: t for t in env.catalog.titles(entry["fingerprint"])}
+            entry["title_info"] = [{"title": n, "role": (known.get(n) or {}).get("role"),
+                                    "duration": (known.get(n) or {}).get("duration")}
+                                   for n in entry["titles"]]
+            entry["next"] = statusmod.outcome(env.catalog, entry["fingerprint"])["next"]
+        out.emit_all(entries)
         out.close()
+        if isinstance(out, TableOutput):
+            for fp, command in dict.fromkeys((e["fingerprint"][:12], e["next"])
+                                             for e in entries if e["next"]):
+                echo(f"next: {command}")
 
 
 def _episodes_reason(env, entry: dict) -> None:
@@ -294,9 +389,10 @@ def review_accept(env, fingerprint, titles, as_array, table):
     cat = env.catalog
     [(fp, _)] = pipeline.resolve_targets(cat, [fingerprint])
     out = output(as_array, table, ["fingerprint", "title", "next", "path", "error"],
-                 rows=_short_fingerprint)
+                 rows=_short_fingerprint, drop=("fingerprint",), paths=path_roots(env.cfg))
     pipeline.accept_damage(cat, env.cfg, fp, list(titles), emit=out.emit)
     out.close()
+    _say_next(cat, fp)
 
 
 @review.command("approve", short_help="Name a disc and insert its waiting titles.")
@@ -317,12 +413,18 @@ def review_accept(env, fingerprint, titles, as_array, table):
 @click.option("--pick", "picks", multiple=True, type=int, metavar="TITLE",
               help="Among a Blu-ray's decoys, the title that plays the film in its true order "
                    "(play them to tell); it is ripped, its rivals never are.")
+@click.option("--force", is_flag=True,
+              help="File the disc under this kind of name even when its titles say it is the "
+                   "other kind (episodes named as a movie, a film named as a show).")
 @json_option
 @pass_env
 def review_approve(env, fingerprint, movie, show, season, edition, extra_types, album,
-                   disc_number, first_episode, candidate, picks, as_array, table):
+                   disc_number, first_episode, candidate, picks, force, as_array, table):
     """Give a disc its library name (or accept the suggestion with neither option) and
-    insert its titles that were waiting.
+    insert its titles that were waiting. A name of the other kind than the disc's titles
+    (--movie for a disc of episodes, --show for a film) is asked about on a terminal and
+    refused elsewhere unless --force is given; a name without a year is taken with a
+    warning (Plex and Jellyfin match names with a year far better).
 
     \b
     Example:
@@ -339,15 +441,20 @@ def review_approve(env, fingerprint, movie, show, season, edition, extra_types, 
     from digitizer import identity
     from digitizer.names import Name
 
+    from digitizer import status as statusmod
+    from digitizer.errors import warn
+
     cat = env.catalog
     [(fp, _)] = pipeline.resolve_targets(cat, [fingerprint])
+    columns = dict(columns=["fingerprint", "title", "next", "path", "error"],
+                   rows=_short_fingerprint, drop=("fingerprint",), paths=path_roots(env.cfg))
     if picks:
         pipeline.pick_decoys(cat, fp, list(picks))
     if picks and not (movie or show or album or extra_types):
-        out = output(as_array, table, ["fingerprint", "title", "next", "path", "error"],
-                     rows=_short_fingerprint)
+        out = output(as_array, table, **columns)
         pipeline.run_disc(cat, env.cfg, fp, emit=out.emit)
         out.close()
+        _say_next(cat, fp)
         return
     if sum(map(bool, (album, movie or show, candidate))) > 1:
         raise click.UsageError("give --album, --movie, --show or --candidate, not two of them")
@@ -359,22 +466,58 @@ def review_approve(env, fingerprint, movie, show, season, edition, extra_types, 
         if known is None:
             raise click.UsageError("give --movie, --show or --album")
         name = Name(known.kind, known.name, known.season, source="review")
+    if "(YEAR)" in name.name:
+        raise click.BadParameter(f"replace YEAR in {name.name!r} with the year it came out",
+                                 param_hint="--" + name.kind)
     types = _extra_types(extra_types)
     unknown = set(types) - {t["title"] for t in cat.titles(fp)}
     if unknown:
         raise click.BadParameter(f"no title {min(unknown)} on this disc",
                                  param_hint="--extra-type")
+    why = statusmod.contradiction(name.kind, pipeline.disc_marker(cat, fp)[1].get("titles")
+                                  or [])
+    if why and not force:
+        if not (sys.stdin.isatty() and stdout_is_terminal()):
+            other = "a show (--show ...)" if name.kind == "movie" else "a movie (--movie ...)"
+            raise click.UsageError(f"{fp[:12]}: {why}; --force files it as a {name.kind} "
+                                   f"anyway, or name it as {other}")
+        import shutil
+        import textwrap
+
+        from digitizer.progress import echo
+
+        for line in textwrap.wrap(f"digitizer: {fp[:12]}: {why}",
+                                  shutil.get_terminal_size((100, 40)).columns - 1):
+            echo(line, err=True)
+        if not click.confirm(f"File it as the {name.kind} {name.name!r} anyway?",
+                             default=False, err=True):
+            sys.exit(1)  # nothing done: the titles still wait
+    if name.kind in ("movie", "show") and name.year is None:
+        warn(f"no year in {name.name!r}: Plex and Jellyfin match names with a year far "
+             "better")
     cat.set_numbering(fp, disc_number=disc_number, first_episode=first_episode)
     identity.record(cat, fp, name)  # a reviewed name is certain: the titles go on
     cat.end_review(fp, episodes=True)  # and those held for their numbers are tried again
     for title, kind in types.items():
         cat.set_title(fp, title, extra_type=kind)
     cat.add_event("review_approved", fp, name=name.name)
-    out = output(as_array, table, ["fingerprint", "title", "next", "path", "error"],
-                 rows=_short_fingerprint)
+    out = output(as_array, table, **columns)
     # Picked decoys were never ripped: they are read now (the rest only goes on).
     pipeline.run_disc(cat, env.cfg, fp, emit=out.emit, do_rip=bool(picks))
     out.close()
+    _say_next(cat, fp)
+
+
+def _say_next(catalog, fingerprint: str) -> None:
+    """After a command that leaves the disc waiting for a person: the command that goes on."""
+    from digitizer import status as statusmod
+    from digitizer.progress import echo
+
+    found = statusmod.outcome(catalog, fingerprint)
+    # a failed disc has had its line (pipeline.failed_summary), with the command
+    if found["next"] and found["state"] != "failed":
+        echo(f"digitizer: {fingerprint[:12]}: {found['why']}", err=True)
+        echo(f"  next: {found['next']}", err=True)
 
 
 def _extra_types(given: tuple[str, ...]) -> dict[int, str]:
@@ -403,6 +546,10 @@ def _short_fingerprint(obj: dict) -> list[dict]:
 
 
 def _review_row(entry: dict) -> list[dict]:
+    """A row per title waiting (its length and role tell the main feature and the
+    episodes apart); the disc's cells on its first row only."""
+    from digitizer.cli.common import length
+
     if entry["reason"] == "decoys":
         what = "; ".join("pick one of " + ", ".join(map(str, g)) for g in entry["groups"])
     elif entry["reason"] == "damaged":
@@ -414,8 +561,13 @@ def _review_row(entry: dict) -> list[dict]:
         if entry["reason"] == "episodes":
             first = guess.get("first_episode")
             what += (f", from episode {first}" if first else "") + f": {entry['why']}"
-        if entry.get("candidates"):
-            what += "; TMDb: " + ", ".join(f"{c['number']}. {c['name']} ({c['kind']})"
-                                           for c in entry["candidates"])
-    return [dict(entry, fingerprint=entry["fingerprint"][:12], suggestion=what,
-                 titles=" ".join(str(t) for t in entry["titles"]))]
+    rows = []
+    for n, info in enumerate(entry.get("title_info") or []):
+        rows.append({"title": info["title"], "role": info.get("role"),
+                     "length": length(info.get("duration"))})
+    rows = rows or [{}]
+    rows[0].update(fingerprint=entry["fingerprint"][:12], label=entry.get("label"),
+                   reason=entry["reason"], suggestion=what)
+    for row in rows[1:]:
+        row.update(fingerprint="", label="", reason="", suggestion="")
+    return rows

@@ -20,6 +20,8 @@ Every format is a plain module exposing:
     CATCH_ALL               True for the last format, which takes what no other reads
     RESUMES_PART            True when a failed rip keeps its `.part` to continue from
     NEEDS_NAME              True when the library path needs a certain name (review gate)
+    TITLE_WORD              optional: what a person calls its titles ("track" on a CD;
+                            default "title"), in progress bars and messages
     library_root(cfg)       the folder its titles are filed under
     rip(source, title, part, cfg, progress)
                             file work only: writes one title to `part` (a path), calls

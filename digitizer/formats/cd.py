@@ -51,6 +51,7 @@ RIP_SUFFIX = ".flac"
 CATCH_ALL = False
 RESUMES_PART = False  # a track is read again whole: its two reads must be compared
 NEEDS_NAME = True  # an album: a guessed name waits for review
+TITLE_WORD = "track"  # progress says "rip track 3", as people call a CD's titles
 # Facts of a track's rip marker that insert passes to library_path and keeps in its marker.
 KEPT_FACTS = ("index", "ar_index", "track_title", "track_artist", "track_total", "disc_number", "disc_total",
               "sectors", "pregap", "date", "compilation",

@@ -73,7 +73,8 @@ def rip_title(source: str, fmt, title: dict, folder: Path, fingerprint: str, cat
                               f"`digitizer resume --retry` reads them again, `digitizer "
                               f"review accept {fingerprint[:12]} {title['title']}` takes "
                               "it as it is")
-        bar = Bar(title["duration"], f"rip title {title['title']}", step["beat"])
+        bar = Bar(title["duration"], f"rip {getattr(fmt, 'TITLE_WORD', 'title')} "
+                                     f"{title['title']}", step["beat"])
         try:
             facts = fmt.rip(source, title, part, cfg, bar)
         except BaseException:

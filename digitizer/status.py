@@ -237,10 +237,14 @@ def outcome(catalog, fingerprint: str) -> dict:
                 "next": f"digitizer resume --retry {fp}"}
     waiting = sorted({s["title"] for s in steps if s["state"] == "review"})
     if waiting:
+        found = catalog.candidates(fingerprint)  # from an online lookup, numbered
+        more = f" (or --candidate N of the {len(found)} `digitizer review` lists)" \
+            if found else ""
         return {"state": "review",
                 "why": f"{len(waiting)} title(s) wait for a name: "
                        f"{' '.join(map(str, waiting))}",
-                "next": approve_command(fingerprint, label, titles, catalog.name(fingerprint))}
+                "next": approve_command(fingerprint, label, titles, catalog.name(fingerprint))
+                + more}
     last = {}
     for s in steps:
         last[s["title"]] = s  # steps come in chain order: the last one of each title

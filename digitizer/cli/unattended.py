@@ -349,6 +349,10 @@ def review(ctx, as_array, table):
         out.emit_all(entries)
         out.close()
         if isinstance(out, TableOutput):
+            for entry in entries:
+                for c in entry.get("candidates") or []:
+                    echo(f"{entry['fingerprint'][:12]}: TMDb candidate {c['number']}: "
+                         f"{c['name']} ({c['kind']}): --candidate {c['number']}")
             for fp, command in dict.fromkeys((e["fingerprint"][:12], e["next"])
                                              for e in entries if e["next"]):
                 echo(f"next: {command}")

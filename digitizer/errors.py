@@ -202,6 +202,17 @@ def retry_at(step: dict, base: float) -> float:
 
 def warn(message: str, kind: str = "warning") -> None:
     """A one-line warning or notice on stderr: work goes on."""
-    from digitizer.progress import echo
+    import sys
 
-    echo(f"digitizer: {kind}: {message}", err=True)
+    line = f"digitizer: {kind}: {message}"
+    # Progress bars exist only once digitizer.progress is loaded; then its echo clears
+    # them around the line (looked up, not imported: progress imports what imports this).
+    progress = sys.modules.get("digitizer.progress")
+    if progress is not None:
+        progress.echo(line, err=True)
+        return
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # stderr gone (its reader left): the work goes on

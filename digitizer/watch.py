@@ -122,11 +122,11 @@ class Watcher:
             raise
         except DigitizerError as exc:
             self.handled[source] = dict(self.handled.get(source, {}), error=str(exc))
-            self.failed(exc.exit_code, _about(source, str(exc)))
+            self.failed(exc.exit_code, _about(source, str(exc)), "error")
         except OSError as exc:
             self.handled[source] = dict(self.handled.get(source, {}),
                                         error=describe_os_error(exc))
-            self.failed(ERROR, _about(source, describe_os_error(exc)))
+            self.failed(ERROR, _about(source, describe_os_error(exc)), "error")
         finally:
             lock.release()
 

@@ -27,7 +27,8 @@ REPRO = ('preset = "repro"\n[presets.repro]\nvideo = ["-c:v", "libx264", "-prese
 
 def env_for(home, **extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZER_")}
-    env.update({"DIGITIZER_HOME": str(home)})
+    # No real online service in a test (the online ones run a local server and say so)
+    env.update({"DIGITIZER_HOME": str(home), "DIGITIZER_ONLINE": "false"})
     env.update(extra)
     cfg = Path(home) / "config" / "config.toml"
     if not cfg.exists():

@@ -229,10 +229,10 @@ def _watch_summary(env, handled: dict, touched: set) -> list[str]:
         if info.get("status"):
             lines.append(f"digitizer: {what}: {info['status'].replace('_', ' ')}")
             continue
-        if info.get("error") or not disc:
-            error = info.get("error") or "not read"
-            lines.append(f"digitizer: {error}" if source in error else
-                         f"digitizer: {what}: failed: {error}")
+        if info.get("error"):
+            continue  # said on its own line when it happened, the path once
+        if not disc:
+            lines.append(f"digitizer: {what}: not read")
             continue
         found = statusmod.outcome(env.catalog, fp)
         if found["state"] == "failed":

@@ -181,6 +181,7 @@ def cut(text: str, width: int) -> str:
 
 
 MIN_CELL = 16  # a cut cell keeps at least this much (or its header's width)
+FREE_MIN = 40  # a live table's free column (a path) gets this much before others go
 
 
 def fit(columns: list[str], widths: dict[str, int], width: int | None,
@@ -258,11 +259,20 @@ class LiveTable:
         self.width = terminal_width()
         widths = dict(columns)
         free = [c for c, w in widths.items() if not w]
+        shown = list(widths)
         if self.width and free:
-            fixed = sum(w for w in widths.values()) + 2 * (len(widths) - 1)
+            # The free columns (paths) matter most: the `drop` columns go, in order, before
+            # a free column gets less than FREE_MIN.
+            left = [c for c in drop if c in shown]
+            while True:
+                fixed = sum(widths[c] for c in shown if c not in free) + 2 * (len(shown) - 1)
+                room = (self.width - 1 - fixed) // len(free)
+                if room >= FREE_MIN or not left:
+                    break
+                shown.remove(left.pop(0))
             for c in free:
-                widths[c] = max(len(c), (self.width - 1 - fixed) // len(free))
-        shown = fit(list(widths), widths, self.width, drop)
+                widths[c] = max(len(c), room)
+        shown = fit(shown, widths, self.width, drop)
         self.columns = {c: widths[c] for c in shown}  # name -> width
         self.started = False
 

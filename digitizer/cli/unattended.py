@@ -178,7 +178,7 @@ def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as
         # verified: a CD track's AccurateRip verdict (cut to its start on a narrow terminal)
         out = LiveTable({"time": 8, "fingerprint": 12, "title": 5, "next": 9, "verified": 12,
                          "path": 0},
-                        rows=_watch_row, drop=("time", "fingerprint", "verified"),
+                        rows=_watch_row, drop=("time", "verified", "fingerprint"),
                         paths=path_roots(env.cfg))
     else:
         out = output(False)

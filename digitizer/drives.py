@@ -10,17 +10,12 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import struct
 from pathlib import Path
 
 CDROM_DRIVE_STATUS = 0x5326
 CDROM_DISC_STATUS = 0x5327
 CDROMEJECT = 0x5309
 CDSL_CURRENT = 0x7FFFFFFF  # INT_MAX: "the current slot"
-CDROMREADTOCHDR = 0x5305
-CDROMREADTOCENTRY = 0x5306
-CDROM_LBA = 0x01
-CDROM_LEADOUT = 0xAA
 
 # linux/cdrom.h drive status values
 DRIVE_STATUS = {0: "no_info", 1: "no_disc", 2: "tray_open", 3: "not_ready", 4: "disc"}
@@ -55,40 +50,6 @@ def drive_status(device: str) -> tuple[str, str | None]:
         return status, kind
     finally:
         os.close(fd)
-
-
-def toc_entry(raw: bytes) -> tuple[int, int, int]:
-    """(track, control, LBA) of a struct cdrom_tocentry read in LBA format: track, then
-    adr (low nibble) and control (high nibble), format, then the address union at 4."""
-    track, adr_ctrl, _ = struct.unpack_from("BBB", raw)
-    (lba,) = struct.unpack_from("=i", raw, 4)
-    return track, adr_ctrl >> 4, lba
-
-
-def read_toc(device: str) -> tuple[list[dict], int] | None:
-    """The disc's whole TOC from the kernel (CDROMREADTOCHDR/ENTRY): every track with its
-    LBA and whether it is data or has pre-emphasis, and the lead-out of the last
-    session; None when the device does not answer them. cd-paranoia -Q lists only the
-    audio tracks, so this is how an Enhanced or mixed-mode CD's data track is seen."""
-    try:
-        fd = os.open(device, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        first, last = struct.unpack("BB", fcntl.ioctl(fd, CDROMREADTOCHDR, bytes(2)))
-        tracks = []
-        for number in [*range(first, last + 1), CDROM_LEADOUT]:
-            raw = fcntl.ioctl(fd, CDROMREADTOCENTRY,
-                              struct.pack("BBB", number, 0, CDROM_LBA) + bytes(9))
-            _, ctrl, lba = toc_entry(raw)
-            tracks.append({"number": number, "start": lba, "data": bool(ctrl & 0x04),
-                           "preemphasis": bool(ctrl & 0x01)})
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    leadout = tracks.pop()["start"]
-    return tracks, leadout
 
 
 def drive_name(device: str, sys_block: Path = SYS_BLOCK) -> str | None:

@@ -8,12 +8,11 @@ import random
 import zlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from digitizer import config as cfgmod
 from digitizer import drives
-from digitizer.formats import cd, cdoffset
+from digitizer.formats import cd, cdoffset, cdread
 from digitizer.services import accuraterip
 from test_cd import Served, decoded, logging_reader
 
@@ -133,7 +132,7 @@ def test_a_drive_is_named_as_sysfs_reports_it(tmp_path):
 def test_a_kernel_toc_entry_is_read_in_lba_form():
     # struct cdrom_tocentry: track, adr|ctrl<<4, format, (pad), int lba, datamode (+pad)
     raw = bytes([11, 0x1 | 0x4 << 4, 1, 0]) + (281585).to_bytes(4, "little") + bytes(4)
-    assert drives.toc_entry(raw) == (11, 0x4, 281585)
+    assert cdread.toc_entry(raw) == (11, 0x4, 281585)
 
 
 def test_the_saved_offset_goes_into_the_drives_table_and_keeps_the_rest(tmp_path):
@@ -364,3 +363,29 @@ def test_cds_with_a_data_track_are_found_and_verified(tmp_path, run_cli, home, t
         assert verdicts == [accurate] * 3
     for n, f in enumerate(files):
         assert decoded(f) == audio[starts[n] * 2352:starts[n + 1] * 2352]
+
+
+def test_where_a_drives_offset_comes_from(tmp_path, monkeypatch, capsys):
+    """--read-offset (config read_offset) > [drives."VENDOR MODEL"] > AccurateRip's list >
+    unknown, said on stderr. The drive is a TOC and a name (sysfs's, given here)."""
+    disc = cd.AudioDisc("/dev/sr9", "drive", [cd.Track(1, 0, 1000)], 1000)
+    monkeypatch.setattr(drives, "drive_name", lambda source: "PIONEER BD-RW BDR-XD07U")
+    server = Served({"/ar/DriveOffsets.bin": (200, accuraterip.build_drive_offsets(DRIVE_LIST))})
+    path = tmp_path / "config.toml"
+    monkeypatch.setenv("DIGITIZER_HOME", str(tmp_path / "home"))
+    try:
+        monkeypatch.setenv("DIGITIZER_ACCURATERIP_URL", server.url + "/ar")
+        assert cd.read_offset_of("/dev/sr9", disc, cfgmod.load(path), None) == \
+            (667, "accuraterip", "PIONEER BD-RW BDR-XD07U")
+        cfgmod.save_drive_offset(path, "PIONEER BD-RW BDR-XD07U", 48)
+        assert cd.read_offset_of("/dev/sr9", disc, cfgmod.load(path), None)[:2] == (48, "config")
+        monkeypatch.setenv("DIGITIZER_READ_OFFSET", "-6")
+        assert cd.read_offset_of("/dev/sr9", disc, cfgmod.load(path), None)[:2] == (-6, "option")
+        monkeypatch.delenv("DIGITIZER_READ_OFFSET")
+        monkeypatch.setattr(drives, "drive_name", lambda source: "NOBODY KNOWS ME")
+        assert cd.read_offset_of("/dev/sr9", disc, cfgmod.load(path), None) == \
+            (0, "unknown", "NOBODY KNOWS ME")
+    finally:
+        server.close()
+    assert server.paths.count("/ar/DriveOffsets.bin") == 1  # fetched once, then kept
+    assert "the read offset of NOBODY KNOWS ME is unknown" in capsys.readouterr().err

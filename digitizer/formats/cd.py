@@ -5,7 +5,8 @@ Sources
 -------
 An audio CD has no file system, so this format opens its sources itself (``open_source``): a
 CUE sheet (with its BIN files) is parsed by formats/cuesheet.py; a drive whose kernel disc
-status says audio or mixed is read with ``cd-paranoia -Q``. Both give the same
+status says audio or mixed has its whole TOC read from the kernel (cdread.read_toc: data
+tracks too, which ``cd-paranoia -Q`` leaves out), else from ``cd-paranoia -Q``. Both give the same
 ``AudioDisc``: tracks with their start sector (INDEX 01, 0-based LBA), length, pregap
 (INDEX 00), type, pre-emphasis, ISRC and CD-TEXT, and the lead-out. A track's length runs
 to the next track's INDEX 01, so a pregap is ripped as the end of the previous track (the
@@ -92,7 +93,9 @@ def from_drive(source: str, program: str = "cd-paranoia") -> AudioDisc:
     """The TOC of a CD in a drive: the kernel's whole TOC (data tracks and the real
     lead-out too, which the ids of Enhanced and mixed-mode CDs need), else the audio
     tracks cd-paranoia reports."""
-    toc = drives.read_toc(source)
+    from digitizer.formats import cdread
+
+    toc = cdread.read_toc(source)
     if toc is not None and toc[0]:
         rows, leadout = toc
         ends = [r["start"] for r in rows[1:]] + [leadout]
@@ -288,6 +291,11 @@ def read_offset_of(source: str, disc: AudioDisc, cfg, catalog) -> tuple[int, str
         if name else None
     if known is not None:
         return known, "accuraterip", name
+    from digitizer.errors import warn
+
+    warn(f"{source}: the read offset of {name or 'this drive'} is unknown (not in the config, "
+         f"not in AccurateRip's drive list): read uncorrected, its rips will not match "
+         f"AccurateRip; `digitizer offset find {source} --save` finds it")
     return 0, "unknown", name
 
 

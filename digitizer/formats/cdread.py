@@ -24,14 +24,54 @@ reads compared (test & copy), again up to `cd_read_retries` times while they dif
 
 from __future__ import annotations
 
+import fcntl
+import os
+import struct
 import zlib
 from pathlib import Path
 
 from digitizer.errors import ToolFailed, VerificationFailed
 
+CDROMREADTOCHDR = 0x5305  # linux/cdrom.h
+CDROMREADTOCENTRY = 0x5306
+CDROM_LBA = 0x01
+CDROM_LEADOUT = 0xAA
 SAMPLES = 588  # stereo samples in a sector
 SECTOR = SAMPLES * 4
-FIRST, LAST = "first", "last"
+
+
+def toc_entry(raw: bytes) -> tuple[int, int, int]:
+    """(track, control, LBA) of a struct cdrom_tocentry read in LBA format: track, then
+    adr (low nibble) and control (high nibble), format, then the address union at 4."""
+    track, adr_ctrl, _ = struct.unpack_from("BBB", raw)
+    (lba,) = struct.unpack_from("=i", raw, 4)
+    return track, adr_ctrl >> 4, lba
+
+
+def read_toc(device: str) -> tuple[list[dict], int] | None:
+    """The disc's whole TOC from the kernel (CDROMREADTOCHDR/ENTRY): every track with its
+    LBA and whether it is data or has pre-emphasis, and the lead-out of the last
+    session; None when the device does not answer them. cd-paranoia -Q lists only the
+    audio tracks, so this is how an Enhanced or mixed-mode CD's data track is seen."""
+    try:
+        fd = os.open(device, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        first, last = struct.unpack("BB", fcntl.ioctl(fd, CDROMREADTOCHDR, bytes(2)))
+        tracks = []
+        for number in [*range(first, last + 1), CDROM_LEADOUT]:
+            raw = fcntl.ioctl(fd, CDROMREADTOCENTRY,
+                              struct.pack("BBB", number, 0, CDROM_LBA) + bytes(9))
+            _, ctrl, lba = toc_entry(raw)
+            tracks.append({"number": number, "start": lba, "data": bool(ctrl & 0x04),
+                           "preemphasis": bool(ctrl & 0x01)})
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    leadout = tracks.pop()["start"]
+    return tracks, leadout
 
 
 def audio_runs(tracks: list[dict]) -> list[tuple[int, int]]:

@@ -206,8 +206,11 @@ def _tmdb_season(catalog, cfg, name: Name) -> list[float | None] | None:
     if not tmdb.enabled(cfg):
         return None
     title = re.sub(r"\s*\(\d{4}\)\s*$", "", name.name)
-    found = [c for c in tmdb.search(cfg, "show", title, name.year, catalog) or []
+    # Searched without the year, as the label was (the answer is kept): the year chooses.
+    found = [c for c in tmdb.search(cfg, "show", title, None, catalog) or []
              if same_title(c["title"], title)]
+    if name.year and len(found) > 1:
+        found = [c for c in found if c["year"] == name.year]
     if len(found) != 1:
         return None
     return tmdb.season_runtimes(cfg, found[0]["id"], name.season, catalog)

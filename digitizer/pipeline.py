@@ -578,7 +578,8 @@ def resolve_targets(catalog, targets: list[str]) -> list[tuple[str, str | None]]
 
 
 def digitize(source: str, catalog, cfg, *, name: Name | None = None, emit=None,
-             do_rest: bool = True, touched: set | None = None) -> list[dict]:
+             do_rest: bool = True, touched: set | None = None,
+             disc: int | None = None) -> list[dict]:
     """A disc from a source, start to finish: a known disc resumes where it stopped (and is
     never ripped twice); a new one is scanned, its default titles selected and ripped. The
     disc is here: its failures that may have gone are tried again at once. Its fingerprint
@@ -599,6 +600,8 @@ def digitize(source: str, catalog, cfg, *, name: Name | None = None, emit=None,
     if not folder_marker or not folder_marker.get("titles"):
         scan_disc(source, catalog, cfg, given=name)
     ensure_selection(catalog, fp)
+    if disc:
+        catalog.set_numbering(fp, disc_number=disc)  # --disc: its place in a box set
     folder_marker = disc_marker(catalog, fp)[1]
     # Every time: the label the disc shows now may name it better than before.
     name = identity.resolve(catalog, cfg, fp, folder_marker.get("label"),

@@ -56,11 +56,13 @@ def _about(source: str, message: str) -> str:
 
 class Watcher:
     def __init__(self, cfg, sources: list[str], *, once: bool, movie=None, show=None,
-                 season=None, edition=None, workers: int | None = None, emit=None):
+                 season=None, edition=None, workers: int | None = None, emit=None,
+                 disc: int | None = None):
         self.cfg = cfg
         self.sources = list(sources)
         self.once = once
         self.name = Name.from_options(movie, show, season, edition=edition)
+        self.disc = disc  # --disc: the place in a box set of the discs this watch meets
         self.workers = max(1, workers or cfg.transcode_workers)
         self.emit = emit or (lambda obj: None)
         self.stop = threading.Event()
@@ -114,7 +116,8 @@ class Watcher:
 
             self.handled[source] = {"fingerprint": read_ids(source)["fingerprint"]}
             for row in pipeline.digitize(source, catalog, self.cfg, do_rest=False,
-                                         name=self.name, touched=self.touched):
+                                         name=self.name, touched=self.touched,
+                                         disc=self.disc):
                 self.emit(row)
         except Conflict as exc:
             warn(_about(source, str(exc)), "notice")

@@ -269,3 +269,27 @@ def test_a_bluray_known_to_discdb_is_filed_by_playlist(services, run_cli, home, 
     assert files == {"Blu Show (2021) - s02e01.mkv": 2, "Blu Show (2021) - s02e02.mkv": 3,
                      "Blu Show (2021) - s02e03.mkv": 1}
     assert run_cli("review").objects == [] and services.count("/3/") == 0
+
+
+def test_a_show_named_by_tmdb_and_its_next_disc_placed_with_watch_disc(
+        services, run_cli, home, monkeypatch, episode_disc, bluray_tv):
+    """SHOW_S1_D1 is named from TMDb (one show called "Show" whose season 1 runtimes agree
+    with the episodes), as disc 1; a Blu-ray given --disc 2 follows its four episodes."""
+    monkeypatch.setenv("DIGITIZER_MIN_TITLE_SECONDS", "3")  # the Blu-ray's episodes are 6-8 s
+    services.tmdb_shows = [{"id": 9, "name": "Show", "first_air_date": "2020-09-01"},
+                           {"id": 10, "name": "The Show Must Go On", "first_air_date": "1999"}]
+    services.tmdb_seasons[(9, 1)] = [
+        {"episode_number": n, "name": f"Episode {n}", "runtime": 1, "season_number": 1}
+        for n in range(1, 9)]
+    got = run_cli("watch", "--once", episode_disc.iso)
+    assert got.code == 0, got
+    season = home / "data" / "library" / "TV Shows" / "Show (2020)" / "Season 01"
+    assert sorted(p.name for p in season.glob("*.mkv")) == [
+        f"Show (2020) - s01e0{n}.mkv" for n in (1, 2, 3, 4)]
+    # The label numbers a set: a show, so only search/tv is asked.
+    assert services.count("/3/search/movie") == 0 and services.count("/3/search/tv") == 1
+    got = run_cli("watch", "--once", bluray_tv.image, "--show", "Show (2020)", "--disc", "2")
+    assert got.code == 0, got
+    assert sorted(p.name for p in season.glob("*.mkv"))[4:] == [
+        f"Show (2020) - s01e0{n}.mkv" for n in (5, 6, 7)]
+    assert run_cli("review").objects == []

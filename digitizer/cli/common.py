@@ -356,6 +356,12 @@ def json_dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
+def disc_option(f):
+    return click.option("--disc", "disc_number", type=click.IntRange(1, 99), metavar="N",
+                        help="With --show: the disc's number in its season's box set, when "
+                             "its label does not say (its episodes follow discs 1 to N-1).")(f)
+
+
 def name_options(f):
     f = click.option("--edition", metavar='"EDITION"',
                      help='With --movie: the cut on this disc ("Extended Edition"), filed '

@@ -8,8 +8,9 @@ import sys
 import click
 
 from digitizer.cli.common import (Env, LiveTable, SuggestingGroup, cluster_option,
-                                  json_option, name_options, output, pass_env, path_roots,
-                                  read_offset_option, stdout_is_terminal, terminal_width)
+                                  disc_option, json_option, name_options, output, pass_env,
+                                  path_roots, read_offset_option, stdout_is_terminal,
+                                  terminal_width)
 from digitizer.cli.complete import complete_fingerprints, complete_sources
 from digitizer.errors import ClusterUnavailable, DigitizerError
 from digitizer.names import EXTRA_TYPES
@@ -27,10 +28,11 @@ from digitizer.names import EXTRA_TYPES
 @click.option("--dismiss", is_flag=True, help="Drop failed steps instead of running anything.")
 @cluster_option
 @name_options
+@disc_option
 @json_option
 @pass_env
 def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, season, edition,
-           as_array, table):
+           disc_number, as_array, table):
     """Bring discs as far as they can go. Works backwards from the files and their markers:
     an inserted file that verifies is done, a verified transcode needs only insert, a
     verified rip needs transcode and insert, anything else is ripped again (which needs
@@ -89,6 +91,8 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
                     cat.retry_failed(fp)
                 plan_out.emit_all(pipeline.plan(cat, env.cfg, fp))
                 continue
+            if disc_number:
+                cat.set_numbering(fp, disc_number=disc_number)
             pipeline.resume_disc(cat, env.cfg, fp, source=source, name=name,
                                  retry=True if retry else "now", emit=emit)
             touched.append(fp)
@@ -127,12 +131,13 @@ def resume(env, targets, dry_run, reset_title, retry, dismiss, movie, show, seas
 @click.option("--run-as", metavar="USER[:GROUP]", default="digitizer", show_default=True,
               help="The user (and group) of a system service and of the udev-started unit.")
 @name_options
+@disc_option
 @click.option("--json", "as_json", is_flag=True,
               help="JSON lines even on a terminal (piped, they are the default).")
 @click.option("--table", is_flag=True, help="A table row per result even when piped.")
 @pass_env
 def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as, movie, show,
-          season, edition, as_json, table):
+          season, edition, disc_number, as_json, table):
     """Watch the drives (or the SOURCES given: drives or images). A new disc is
     fingerprinted; a known one resumes and is never ripped twice; a new one is scanned,
     its main title and extras ripped, and the drive ejected. Transcode and insert run
@@ -199,7 +204,8 @@ def watch(env, sources, once, workers, print_systemd, print_udev, system, run_as
         out.emit(row)
 
     watcher = watchmod.Watcher(env.cfg, sources, once=once, movie=movie, show=show,
-                               season=season, edition=edition, workers=workers, emit=emit)
+                               season=season, edition=edition, disc=disc_number,
+                               workers=workers, emit=emit)
     code = watcher.run()
     if once:
         import shutil

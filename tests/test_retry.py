@@ -6,6 +6,7 @@ import collections
 import contextlib
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import time
@@ -140,6 +141,49 @@ def test_staging_that_fills_up_mid_rip_is_exit_1_and_finished_once_freed(tmp_pat
                    DIGITIZER_PRESET="copy")
         assert done.returncode == 0, done.stderr
     assert len(library_files(home)) == 4 and failed(home) == []
+
+
+def test_a_running_watch_rips_again_once_staging_has_room(tmp_path, movie_disc, shim):
+    """The same full disk under a long-running `watch`: once the back-off is due it reads
+    the disc again by itself (the image it was given is still there) and finishes it."""
+    home = tmp_path / "h"
+    staging = home / "data" / "staging"
+    with tmpfs(staging, "160m"):
+        slow = {"LD_PRELOAD": str(shim), "EIO_PATH": str(movie_disc.iso),
+                "EIO_DELAY_US": "300"}
+        log = tmp_path / "watch.log"  # a file: a pipe nobody reads would fill and block it
+        with open(log, "w") as err:
+            proc = subprocess.Popen([EXE, "watch", str(movie_disc.iso), "--movie", MOVIE],
+                                    env=env_for(home, DIGITIZER_PRESET="copy",
+                                                DIGITIZER_RETRY_SECONDS="1",
+                                                DIGITIZER_POLL_SECONDS="0.5", **slow),
+                                    stdout=subprocess.DEVNULL, stderr=err,
+                                    start_new_session=True)
+
+        def wait_for(check, seconds):
+            deadline = time.monotonic() + seconds
+            while not check():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                    raise AssertionError(log.read_text()[-3000:])
+                time.sleep(0.1)
+
+        try:
+            wait_for(lambda: list(staging.rglob("title_01.mkv.part")), 120)
+            with open(staging / "filler", "wb") as fh:
+                with contextlib.suppress(OSError):
+                    while True:
+                        fh.write(bytes(1 << 20))
+            wait_for(lambda: events(home, "step_failed"), 120)
+            (staging / "filler").unlink()
+            wait_for(lambda: len(library_files(home)) == 4, 180)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=60)
+    assert failed(home) == []
+    assert {e["data"]["step"] for e in events(home, "step_retry")} == {"rip"}
 
 
 def test_an_unknown_preset_is_refused_when_the_config_is_read(tmp_path, movie_disc):

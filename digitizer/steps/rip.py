@@ -15,7 +15,7 @@ from pathlib import Path
 
 from digitizer import drives, formats, markers, roles
 from digitizer.errors import (AlreadyDone, Busy, DamagedRead, DigitizerError, InputError, NoSpace,
-                              UsageError, warn)
+                              UsageError, cause_of, warn)
 from digitizer.jsonio import field
 from digitizer.progress import Bar
 from digitizer.steps.claim import claimed
@@ -213,7 +213,19 @@ def rip_disc(scan: dict, catalog, cfg, *, numbers=(), main=False, all_=False, ro
     record_selection(catalog, folder, fp, chosen, fmt.STEPS)
     todo = [t for t in chosen if not finished(output_path(folder, t["title"], fmt))]
     if todo:
-        check_space(folder, todo)
+        try:
+            check_space(folder, todo)
+        except NoSpace as exc:
+            # Recorded on the titles' steps like any failure of theirs: with its cause, so
+            # that it is tried again once there may be room (a step left pending here would
+            # wait for ever: nothing rips a pending first step without its disc).
+            for t in todo:
+                if catalog.set_step(fp, t["title"], "rip", only_if="pending", state="failed",
+                                    error=str(exc), cause=cause_of(exc),
+                                    exit_code=exc.exit_code):
+                    catalog.add_event("step_failed", fp, t["title"], step="rip",
+                                      error=str(exc), cause=cause_of(exc))
+            raise
     read_from, damaged = source, {}
     # Imaged first when asked, and always once an image was begun: its map says what is
     # still to read, so a retry reads only the damaged areas again.

@@ -20,7 +20,8 @@ from digitizer import drives, identity, notify, pipeline
 from digitizer.catalog import Catalog, open_catalog
 from digitizer.cluster import Cluster
 from digitizer.errors import (ERROR, ClusterUnavailable, Conflict, DigitizerError,
-                              Interrupted, describe_os_error, retry_at, transient, warn)
+                              Interrupted, describe_os_error, retry_at, retry_wait, transient,
+                              warn)
 from digitizer.names import Name, label_slug
 from digitizer.steps import claim
 
@@ -75,6 +76,7 @@ class Watcher:
         self.handled: dict[str, dict] = {}
         self._failures_lock = threading.Lock()
         self.touched: set[str] = set()  # discs this run handled: --once names what waits
+        self.next_look: dict[str, float] = {}  # fingerprint -> when to look for its disc again
 
     def cluster_gone(self, exc: ClusterUnavailable) -> None:
         """The scheduler went away: stop claiming; the first worker to see it says so."""
@@ -230,16 +232,22 @@ class Watcher:
         it is in a drive (or its image is there)."""
         pipeline.requeue_retryable(catalog, self.cfg, due_only=True, readable=False)
         now = time.time()
-        firsts = {s["fingerprint"] for s in catalog.steps(state="failed")
+        firsts = {s["fingerprint"]: s for s in catalog.steps(state="failed")
                   if s["after"] is None and transient(s["error"], s["cause"])
                   and now >= retry_at(s, self.cfg.retry_seconds)}
-        for fp in sorted(firsts):
+        for fp, step in sorted(firsts.items()):
             if self.stop.is_set():
                 return
+            if now < self.next_look.get(fp, 0):
+                continue
             source = pipeline.source_for(catalog, fp)
-            if source is not None:
-                self.seen[source] = "disc"  # handled now: not again by this poll
-                self.handle(catalog, source)
+            if source is None:
+                # Not in a drive now: reading every drive each poll for it would make an
+                # idle watch read discs; look again after the step's own back-off.
+                self.next_look[fp] = now + retry_wait(step["attempts"], self.cfg.retry_seconds)
+                continue
+            self.seen[source] = "disc"  # handled now: not again by this poll
+            self.handle(catalog, source)
 
     # -- main loop --------------------------------------------------------------------
     def run(self) -> int:

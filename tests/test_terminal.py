@@ -227,10 +227,13 @@ def test_a_tv_disc_without_a_name_on_a_terminal(tmp_path, episode_disc, columns)
     [waiting] = [r for r in records if r["record"] == "waiting"]
     assert waiting["next"] == approve
 
-    done = subprocess.run([EXE, "review", "approve", fp, "--show", "My Show (2020)"],
+    # A name without its year is taken, with a word on what it costs (once at each width)
+    show = "My Show (2020)" if columns == 100 else "My Show"
+    done = subprocess.run([EXE, "review", "approve", fp, "--show", show],
                           env=env_for(home), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    season = home / "data" / "library" / "TV Shows" / "My Show (2020)" / "Season 01"
+    assert ("no year in 'My Show'" in done.stderr) == (columns != 100), done.stderr
+    season = home / "data" / "library" / "TV Shows" / show / "Season 01"
     assert len(list(season.glob("*.mkv"))) == 4
     code, finished, _ = screen_of(home, "watch", "--once", episode_disc.iso, columns=columns)
     assert code == 0 and "already in the library" in " ".join(finished)
@@ -277,3 +280,36 @@ def test_scan_of_a_data_disc_shows_a_data_table(tmp_path):
     assert_tidy(shown, 100)
     assert shown[1].split() == ["TITLE", "SIZE", "FILES", "CREATED", "ROLE"]
     assert re.fullmatch(r"1 +[\d.]+ KiB +2 +\S+ +main", shown[2]), shown  # two files
+
+
+def test_an_audio_cd_says_track_and_shows_tracks(tmp_path):
+    from test_cd import build_album
+
+    cue = build_album(tmp_path / "img")
+    home = tmp_path / "h"
+    code, shown, _ = screen_of(home, "scan", cue, NO_COLOR="1")
+    assert code == 0, shown
+    assert_tidy(shown, 100)
+    assert shown[1].split() == ["TRACK", "LENGTH", "NAME", "ARTIST", "ISRC"]
+    assert [line.split()[0] for line in shown[2:5]] == ["1", "2", "3"]
+    code, shown, raw = screen_of(home, "watch", "--once", cue, DIGITIZER_ACCURATERIP_URL="",
+                                 DIGITIZER_MUSICBRAINZ_URL="")
+    assert code == 0, shown
+    assert_tidy(shown, 100)
+    assert "rip track 1" in raw and "rip title" not in raw
+
+
+def test_watch_says_what_it_watches_and_how_to_stop(tmp_path):
+    import signal
+
+    home = tmp_path / "h"
+    image = tmp_path / "later.iso"  # not there yet: watch says so and keeps watching
+    proc = subprocess.Popen([EXE, "watch", str(image)], env=env_for(home),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert first.startswith(f"digitizer: watching {image} every 2 s")
+    assert "Ctrl-C stops" in first

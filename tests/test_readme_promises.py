@@ -23,6 +23,10 @@ PROMISES = [
       "test_bluray_steps.py::test_movie_from_image_and_folder_fills_the_library_identically"]),
     ("`rip` stops with one line and exit 4 instead of writing garbage",
      ["test_bluray_steps.py::test_encrypted_disc_is_named_and_waits_without_a_garbage_rip"]),
+    ("the disc waits in `digitizer review` (reason `decoys`, the candidates listed) until "
+     "TheDiscDb's record or you say which it is",
+     ["test_discdb_decoys.py::test_a_records_label_settles_the_decoys_and_no_person_is_asked",
+      "test_bluray_steps.py::test_decoy_disc_files_the_extended_cut_and_holds_the_decoys"]),
     ("transcoded with `preset_uhd`",
      ["test_scan_units.py::test_a_source_taller_than_1080_lines_gets_the_uhd_preset"]),
     ("each track is read twice and the reads compared (test & copy)",

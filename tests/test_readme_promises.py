@@ -58,7 +58,7 @@ PROMISES = [
     ("its pid is gone or a zombie",
      ["test_foundation.py::test_stale_claim_of_a_dead_worker_is_released",
       "test_foundation.py::test_a_zombie_worker_is_dead"]),
-    ("failures with their error and titles waiting for review (`--json`, `--follow`)",
+    ("(`--json` for one object, `--follow`",
      ["test_status_follow.py::test_follow_prints_the_state_again_as_it_changes_until_ctrl_c",
       "test_status_follow.py::test_follow_on_a_terminal_redraws_a_cleared_screen"]),
     ("A failing hook is a warning, never an error",

@@ -288,33 +288,48 @@ def test_without_a_certificate_digitizer_exits_nonzero_without_a_traceback(pki, 
     print(json.dumps({"refused_in_seconds": round(took, 2)}))
 
 
-def test_the_units_take_the_certificates(pki, home, tmp_path):
+def test_the_units_take_the_certificates(run_cli, pki, home, tmp_path):
     """A system unit loads the config's certificate files as credentials and points
     digitizer at systemd's copies; systemd itself accepts the unit."""
     ours = pki[0]
     tls_config(home, "tls://nas:8786", ours / "ca.pem", ours / "coordinator.pem",
                ours / "coordinator.key")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZER_")}
-    env["DIGITIZER_HOME"] = str(home)
-    printed = subprocess.run([EXE, "watch", "--print-systemd", "--system", "--run-as",
-                              "media:media"], env=env, capture_output=True, text=True,
-                             check=True).stdout
-    lines = printed.splitlines()
+    printed = run_cli("watch", "--print-systemd", "--system", "--run-as", "media:media")
+    assert printed.code == 0, printed
+    lines = printed.stdout.splitlines()
     for key, name, path in [("CA", "cluster-ca.pem", ours / "ca.pem"),
                             ("CERT", "cluster-cert.pem", ours / "coordinator.pem"),
                             ("KEY", "cluster-key.pem", ours / "coordinator.key")]:
         assert f"LoadCredential={name}:{path}" in lines
         assert f"Environment=DIGITIZER_CLUSTER_TLS_{key}=%d/{name}" in lines
     unit = tmp_path / "digitizer-watch.service"
-    unit.write_text(printed)
+    unit.write_text(printed.stdout)
     done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
                           text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     # The udev-started unit gets them too; a user unit gets the paths.
-    udev = subprocess.run([EXE, "watch", "--print-udev"], env=env, capture_output=True,
-                          text=True, check=True).stdout
-    assert f"LoadCredential=cluster-key.pem:{ours / 'coordinator.key'}" in udev.splitlines()
-    user = subprocess.run([EXE, "watch", "--print-systemd"], env=env, capture_output=True,
-                          text=True, check=True).stdout
-    assert f"Environment=DIGITIZER_CLUSTER_TLS_KEY={ours / 'coordinator.key'}" in \
-        user.splitlines()
+    udev = run_cli("watch", "--print-udev").stdout.splitlines()
+    assert f"LoadCredential=cluster-key.pem:{ours / 'coordinator.key'}" in udev
+    user = run_cli("watch", "--print-systemd").stdout.splitlines()
+    assert f"Environment=DIGITIZER_CLUSTER_TLS_KEY={ours / 'coordinator.key'}" in user
+
+
+def test_a_certificate_made_with_openssl_serves_as_well(run_cli, home, pki, tls_cluster,
+                                                       tmp_path):
+    """Nothing is particular to the certificates digitizer makes: an RSA key and a
+    certificate with no extensions, made and signed (by the cluster's CA) with openssl,
+    admit the coordinator just the same."""
+    ours = pki[0]
+
+    def openssl(*args):
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+
+    key, csr, cert = tmp_path / "me.key", tmp_path / "me.csr", tmp_path / "me.pem"
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj",
+            "/CN=coordinator")
+    openssl("x509", "-req", "-in", csr, "-CA", ours / "ca.pem", "-CAkey", ours / "ca.key",
+            "-CAcreateserial", "-out", cert, "-days", "2")
+    tls_config(home, tls_cluster.address, ours / "ca.pem", cert, key)
+    r = run_cli("watch", "--once", tmp_path / "none.iso")
+    # Admitted: the watch went on to its source, which is not there.
+    assert r.code == 4 and "no such file" in r.stderr, r

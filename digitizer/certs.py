@@ -5,9 +5,9 @@ and the coordinator's own checks with them before Dask connects (`context`, `pro
 Dask's TLS admits a peer whose certificate the cluster's CA signed, both ways (the server
 asks for the client's certificate too), and checks no host name (its contexts turn
 check_hostname off: clusters are often addressed by IP). So the CA's key is what admits a
-machine: it stays in the folder the certificates were made in and is never copied to a
-machine of the cluster. The host names and addresses still go into each certificate as
-subject alternative names, for openssl and the other tools that do check them.
+machine: it stays in the folder the certificates were made in (on the coordinator, or
+offline) and is copied to no other machine. The host names and addresses still go into
+each certificate as subject alternative names, for openssl and the tools that check them.
 
 The X.509 work is the `cryptography` package's (a dependency of the cluster extra),
 imported only here and only when certificates are made or read. The checks use Python's
@@ -25,7 +25,7 @@ from pathlib import Path
 from digitizer.errors import ClusterRefused, UsageError
 
 CA_DAYS = 3650
-DAYS = 825  # the longest leaf lifetime that browsers and Apple's TLS accept
+DAYS = 825  # the longest server certificate Apple's TLS accepts, a common private-CA ceiling
 PORT = 8786  # Dask's default scheduler port
 CA = "ca"  # ca.pem and ca.key
 # How long our own TLS handshake with the scheduler may take before it counts as refused.
@@ -253,8 +253,8 @@ def instructions(made: dict, port: int = PORT) -> str:
     coordinator = issued["coordinator"]
     out = [f"# Certificates of the digitizer cluster in {folder}, signed by "
            f"{'a new CA' if made['new_ca'] else 'the CA already there'} ({CA}.pem).",
-           f"# {CA}.key admits machines to the cluster: keep it here, on no machine of the "
-           "cluster.",
+           f"# {CA}.key admits machines to the cluster: keep it in this folder and copy it "
+           "nowhere.",
            "# Give each machine ca.pem and its own .pem and .key, readable only by the user "
            "that runs",
            "# it (as here: mode 0600). The paths below are this folder's: where you copy the "

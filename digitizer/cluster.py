@@ -159,8 +159,12 @@ class Cluster:
             try:
                 client = Client(self.address, security=security, set_as_default=False)
             except Exception as exc:  # noqa: BLE001 - Dask raises OSError, TimeoutError,
-                # or from a connection cut during its handshake ValueError or TypeError
-                if security is None and certs.speaks_tls(self.host, self.port or certs.PORT):
+                # or from a connection cut during its handshake ValueError or TypeError.
+                # A scheduler that answered but closed the connection may speak TLS (one
+                # that never answered is not asked again).
+                timed_out = isinstance(exc, TimeoutError) or str(exc).startswith("Timed out")
+                if security is None and not timed_out and \
+                        certs.speaks_tls(self.host, self.port or certs.PORT):
                     raise ClusterRefused(
                         f"the scheduler at {self.address} speaks TLS: set cluster = "
                         f"\"tls://{self.address.partition('://')[2] or self.address}\" and "

@@ -193,13 +193,16 @@ def issue(folder: Path, member: Member, ca_cert, ca_key, now: datetime.datetime,
 
 
 def make(folder: Path, hosts: list[str], *, scheduler: str | None = None,
-         coordinator: str = "coordinator", days: int = DAYS, new_ca: bool = False,
+         coordinator: str | None = None, days: int = DAYS, new_ca: bool = False,
          now: datetime.datetime | None = None) -> dict:
     """The CA (kept when `folder` has one, so machines can be renewed one at a time) and a
-    certificate for each member; returns what was made, for the instructions."""
+    certificate for each member (the coordinator: this machine by default); returns what
+    was made, for the instructions."""
+    import socket
+
     if days < 1:
         raise UsageError("--days must be at least 1")
-    todo = members(hosts, scheduler, coordinator)
+    todo = members(hosts, scheduler, coordinator or socket.gethostname())
     now = now or datetime.datetime.now(datetime.timezone.utc)
     if not folder.exists():  # a folder of the user's own (even ~) keeps its mode
         folder.mkdir(parents=True)

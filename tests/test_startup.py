@@ -54,7 +54,8 @@ def test_every_listed_command_is_found_under_its_name():
 
     ctx = click.Context(cli, info_name="digitizer")
     found = {name: cli.get_command(ctx, name) for name in cli.list_commands(ctx)}
-    assert sorted(found) == sorted(COMMANDS) and len(found) == 16
+    assert sorted(found) == sorted(COMMANDS) and len(found) == 18
+    assert all(command is not None for command in found.values())
     assert all(isinstance(cmd, click.Command) and cmd.name == name
                for name, cmd in found.items())
     assert cli.get_command(ctx, "nonesuch") is None

@@ -3,7 +3,6 @@ events), discdb (import), offset (find), cluster (certs)."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import click
@@ -256,7 +255,7 @@ def cluster():
                    "names and IP addresses it is reached by; all go into its certificate.")
 @click.option("--scheduler", metavar="NAME[=ADDRESS,...]",
               help="The machine of `dask scheduler` (default: the first --host).")
-@click.option("--coordinator", metavar="NAME[=ADDRESS,...]", default=socket.gethostname,
+@click.option("--coordinator", metavar="NAME[=ADDRESS,...]",
               show_default="this machine's name",
               help="The machine that runs digitizer (rips, and sends the transcodes).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8786, show_default=True,

@@ -135,7 +135,7 @@ def test_staging_that_fills_up_mid_rip_is_exit_1_and_finished_once_freed(tmp_pat
         [rip] = failed(home)
         assert rip["step"] == "rip" and rip["cause"] == "disk"
         assert time.time() - 5 < rip["retry_at"] < time.time() + 120
-        assert "a running watch retries it at" in run(home, "status").stdout
+        assert "a running watch retries it at" in run(home, "status", "--table").stdout
         (staging / "filler").unlink()  # space freed
         done = run(home, "watch", "--once", movie_disc.iso, "--movie", MOVIE, check=False,
                    DIGITIZER_PRESET="copy")
@@ -236,12 +236,6 @@ def test_a_reader_that_goes_away_fails_no_step(tmp_path, movie_disc):
     assert failed(home) == [] and len(library_files(home)) == 4
 
 
-def test_a_cron_watch_once_with_nothing_to_do_is_silent(tmp_path):
-    home = tmp_path / "h"
-    done = run(home, "watch", "--once", check=False)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
-
-
 def test_concurrent_watch_resume_and_status_never_run_a_step_twice(tmp_path, movie_disc):
     """Once the disc is ripped, a `watch --once` with two queue workers transcodes and
     inserts while three `resume`s and `status`es plan and run the same titles: every step
@@ -300,8 +294,8 @@ def test_a_transcode_no_worker_takes_fails_instead_of_waiting_for_ever(tmp_path,
     try:
         run(home, "rip", "--title", 1, movie_disc.iso)
         started = time.monotonic()
-        done = run(home, "watch", "--once", "--movie", MOVIE, "--cluster", cluster.address,
-                   check=False, DIGITIZER_WORKER_WAIT_SECONDS="3")
+        done = run(home, "watch", "--once", movie_disc.iso, "--movie", MOVIE, "--cluster",
+                   cluster.address, check=False, DIGITIZER_WORKER_WAIT_SECONDS="3")
     finally:
         cluster.stop()
     assert done.returncode == 5, done.stderr

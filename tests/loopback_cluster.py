@@ -23,9 +23,18 @@ class LoopbackCluster:
         folder.mkdir(parents=True, exist_ok=True)
         self.file = folder / "scheduler.json"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZER_")}
+        self.workers = {}
         self.scheduler = self._start(["scheduler", "--host", "127.0.0.1", "--port", "0",
                                       "--no-dashboard", "--scheduler-file", str(self.file),
                                       *self.tls_args("scheduler")], "scheduler")
+        try:
+            self._start_workers(names, nanny)
+        except BaseException:  # a fixture that fails here is never torn down: stop them now
+            self.stop()
+            raise
+
+    def _start_workers(self, names, nanny: bool) -> None:
+        folder = self.folder
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -34,12 +43,12 @@ class LoopbackCluster:
             except (OSError, ValueError, KeyError):  # not written (whole) yet
                 assert time.monotonic() < deadline, (folder / "scheduler.log").read_text()
                 time.sleep(0.05)
-        self.workers = {name: self._start(
+        self.workers.update({name: self._start(
             ["worker", self.address, "--name", name, "--nthreads", "1",
              *([] if nanny else ["--no-nanny"]),
              "--host", "127.0.0.1", "--memory-limit", "0", "--no-dashboard",
              "--local-directory", str(folder / name), *self.tls_args(f"worker-{name}")],
-            name) for name in names}
+            name) for name in names})
         from distributed import Client
 
         if names:

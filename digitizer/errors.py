@@ -205,6 +205,17 @@ def warn(message: str, kind: str = "warning") -> None:
     import sys
 
     line = f"digitizer: {kind}: {message}"
+    try:
+        if sys.stderr.isatty():
+            # On a terminal, wrapped under its start rather than into the last column.
+            import shutil
+            import textwrap
+
+            width = shutil.get_terminal_size((100, 40)).columns - 1
+            line = "\n".join(textwrap.wrap(line, width, subsequent_indent="  ",
+                                            break_on_hyphens=False)) or line
+    except (OSError, ValueError):
+        pass
     # Progress bars exist only once digitizer.progress is loaded; then its echo clears
     # them around the line (looked up, not imported: progress imports what imports this).
     progress = sys.modules.get("digitizer.progress")

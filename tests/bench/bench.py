@@ -540,18 +540,23 @@ class Bench:
                           "find": case_offset_find}, rounds, "cd")
         finally:
             server.close()
+        def spent(case):  # CPU and bytes read: what load from other processes leaves alone
+            return (f"{med(res[case], 'cpu'):.1f} s CPU, "
+                    f"{med(res[case], 'rchar') / MIB:.0f} MiB read")
+
         self.add("cd", "cd-paranoia -B to WAV (one read)", med(res["bare"]), "s",
-                 runs=len(res["bare"]), samples=res["bare"])
+                 runs=len(res["bare"]), samples=res["bare"], extra=spent("bare"))
         self.add("cd", "digitizer rip, disc unknown to AccurateRip (test & copy: two reads, "
                  "FLAC, decode check, checksums)",
                  med(res["digitizer"]), "s", paired_ratio(res["digitizer"], res["bare"]),
-                 "cd-paranoia -B", runs=len(res["digitizer"]), samples=res["digitizer"])
+                 "cd-paranoia -B", runs=len(res["digitizer"]), samples=res["digitizer"],
+                 extra=spent("digitizer"))
         self.add("cd", "digitizer rip, AccurateRip confirms every track (one read, FLAC, "
                  "decode check, checksums)",
                  med(res["known"]), "s", paired_ratio(res["known"], res["bare"]),
                  "cd-paranoia -B", runs=len(res["known"]), samples=res["known"],
                  extra=f"{paired_ratio(res['digitizer'], res['known']):.2f}x faster than "
-                       "test & copy")
+                       f"test & copy; {spent('known')}")
         self.add("cd", "digitizer offset find (3 tracks read once, 5881 offsets tried)",
                  med(res["find"]), "s", paired_ratio(res["find"], res["bare"]),
                  "cd-paranoia -B", runs=len(res["find"]), samples=res["find"])

@@ -33,6 +33,8 @@ def request(url: str, *, data: bytes | None = None, headers: dict | None = None,
         return exc.code, body
     except urllib.error.URLError as exc:
         raise OSError(str(exc.reason)) from None
+    except OSError as exc:  # a timeout or reset while reading the answer
+        raise OSError(str(exc) or type(exc).__name__) from None
     except (ValueError, UnicodeError) as exc:  # a malformed URL from the config
         raise OSError(f"bad URL {url!r}: {exc}") from None
     except Exception as exc:  # http.client's protocol errors: garbage instead of HTTP

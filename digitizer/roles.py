@@ -377,8 +377,8 @@ def assign(titles: list[dict], min_seconds: float, kind: str | None = None) -> l
     if not episodes and kind == "show":
         # A show disc whose titles form no pattern (one title holding a whole volume, two
         # unlike episodes): its long titles are what the disc is for.
-        episodes = sorted((t for t in rest if t["duration"] >= max(
-            EPISODE_FLOOR, MAIN_RATIO * longest["duration"])), key=lambda t: t["title"])
+        floor = max(min(EPISODE_FLOOR, longest["duration"]), MAIN_RATIO * longest["duration"])
+        episodes = sorted((t for t in rest if t["duration"] >= floor), key=lambda t: t["title"])
     if episodes:
         for n, t in enumerate(episodes, 1):
             t["role"] = "episode"

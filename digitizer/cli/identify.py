@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from digitizer.cli.common import (TableOutput, json_option, length, output, pass_env,
-                                  run_each, sources_from)
+from digitizer.cli.common import (TableOutput, json_option, length, name_options, output,
+                                  pass_env, run_each, sources_from)
 from digitizer.cli.complete import complete_sources
 
 
@@ -65,24 +65,31 @@ def fingerprint(env, sources, as_array, table):
 @click.argument("sources", nargs=-1, required=True, shell_complete=complete_sources)
 @click.option("--no-probe", is_flag=True,
               help="Skip the interlace probe (reads a second of video per title).")
+@name_options
 @json_option
 @pass_env
-def scan(env, sources, no_probe, as_array, table):
+def scan(env, sources, no_probe, movie, show, season, edition, as_array, table):
     """Read every title of each disc: duration, chapters, video, audio and subtitle
     streams with languages, size, and a role (main, extra, episode, duplicate,
     play_all, short). Results go to the catalog, the disc marker and stdout.
+    --movie or --show names the disc and tells the roles its kind: a show disc gets no
+    main feature from length, a movie disc no episodes.
 
     \b
     Example:
       digitizer scan film.iso
+      digitizer scan --show "Some Show (2020)" --season 2 SHOW_S2_D1.iso
       digitizer detect /dev/sr0 | digitizer fingerprint - | digitizer scan -
     """
+    from digitizer.names import Name
     from digitizer.steps import scan as scanmod
     from digitizer.jsonio import read_inputs
 
+    given = Name.from_options(movie, show, season, edition=edition)
     args, objects = read_inputs(sources)
     run_each(sources_from(args, objects),
-             lambda s: scanmod.scan_disc(s, env.catalog, env.cfg, probe=not no_probe),
+             lambda s: scanmod.scan_disc(s, env.catalog, env.cfg, probe=not no_probe,
+                                         given=given),
              output(as_array, table, _scan_columns, rows=_title_rows, heading=_disc_heading,
                     drop=("chapters", "subtitles", "artist")))
 

@@ -73,5 +73,6 @@ def test_follow_on_a_terminal_redraws_a_cleared_screen(tmp_path):
         os.close(main)
     assert proc.returncode == 130
     frames = seen.split(CLEAR)
-    # the last frame names the disc that failed; the first, drawn before, does not
-    assert b"FOLLOW_ME" not in frames[1] and b"FOLLOW_ME" in seen.rsplit(CLEAR, 1)[-1]
+    # a later frame names the disc that failed; the first, drawn before, does not (the
+    # last frame read may be only its first bytes)
+    assert b"FOLLOW_ME" not in frames[1] and any(b"FOLLOW_ME" in f for f in frames[2:])

@@ -10,6 +10,7 @@ commands, so that `digitizer --help` and tab completion stay fast.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -113,7 +114,10 @@ def main(argv=None):
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
     except OSError as exc:
-        if exc.errno == 28:  # ENOSPC
-            click.echo(f"digitizer: disk full: {exc.filename or ''}".rstrip(), err=True)
-            sys.exit(1)
-        raise
+        # What the system refused (a read-only or full disk, a folder that cannot be made,
+        # permissions): one line naming the path, exit 1 as for any disk error; nothing a
+        # step leaves half-written is taken as finished (outputs are renamed into place).
+        what = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc)).lower()
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"digitizer: {what}{where}", err=True)
+        sys.exit(1)

@@ -40,9 +40,19 @@ def screen_of(home, *args, columns=100, lines=40, answer=None, argv=None, **extr
     # its start away); the width is the terminal's.
     screen = pyte.Screen(columns, 1000)
     stream = pyte.ByteStream(screen)
+    raw = read_terminal(master, proc, 300, stream.feed)
+    shown = [line.rstrip() for line in screen.display]
+    while shown and not shown[-1]:
+        shown.pop()
+    return proc.wait(timeout=60), shown, raw.decode(errors="replace")
+
+
+def read_terminal(master, proc, seconds, feed=None) -> bytes:
+    """Everything the program writes to its terminal until it closes it (or is silent for
+    `seconds`: then it is killed); `feed` sees each chunk as it comes. Closes `master`."""
     raw = b""
     while True:
-        ready, _, _ = select.select([master], [], [], 300)
+        ready, _, _ = select.select([master], [], [], seconds)
         if not ready:
             proc.kill()
             break
@@ -53,12 +63,10 @@ def screen_of(home, *args, columns=100, lines=40, answer=None, argv=None, **extr
         if not chunk:
             break
         raw += chunk
-        stream.feed(chunk)
+        if feed is not None:
+            feed(chunk)
     os.close(master)
-    shown = [line.rstrip() for line in screen.display]
-    while shown and not shown[-1]:
-        shown.pop()
-    return proc.wait(timeout=60), shown, raw.decode(errors="replace")
+    return raw
 
 
 def assert_tidy(shown, columns):
@@ -76,20 +84,7 @@ def on_terminal(home, *args, **extra) -> tuple[int, str]:
     proc = subprocess.Popen([EXE, *map(str, args)], stdin=subprocess.DEVNULL, stdout=slave,
                             stderr=slave, env=env, close_fds=True)
     os.close(slave)
-    shown = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 120)
-        if not ready:
-            proc.kill()
-            break
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the terminal's other side closed
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
+    shown = read_terminal(master, proc, 120)
     return proc.wait(timeout=60), shown.decode(errors="replace").replace("\r\n", "\n")
 
 

@@ -129,8 +129,30 @@ def apply(entry: dict, titles: list[dict]) -> int:
                 t["episode_last"] = label["episode_last"]
         if extra_type:
             t["extra_type"] = extra_type
-    _follow_labels(titles, {t.get("source_file") for t in titles} & set(by_source))
+    labelled = {t.get("source_file") for t in titles} & set(by_source)
+    _follow_labels(titles, labelled)
+    _unlabelled_episodes(titles, labelled)
     return matched
+
+
+def _unlabelled_episodes(titles: list[dict], labelled: set) -> None:
+    """A record that numbers a disc's episodes numbers all of them: a title the rules called
+    an episode but the record leaves unlabelled (a play-all of episodes too short for the
+    rules' minimum) would collide with a labelled one. It is a play-all when it plays only
+    what labelled titles play, else an extra."""
+    ours = [t for t in titles if t.get("source_file") in labelled]
+    if not any(t["role"] == "episode" for t in ours):
+        return
+    kept = set()
+    for t in ours:
+        if t["role"] in ("main", "episode", "extra"):
+            kept |= {repr(s) for s in t.get("segments") or ()}
+    for t in titles:
+        if t.get("source_file") in labelled or t["role"] != "episode":
+            continue
+        t.pop("episode", None)
+        plays = {repr(s) for s in t.get("segments") or ()}
+        t["role"] = "play_all" if plays and plays <= kept else "extra"
 
 
 def _follow_labels(titles: list[dict], labelled: set) -> None:

@@ -104,8 +104,7 @@ def _members_by_segments(t: dict, others: list[dict]) -> list[dict] | None:
     covered = [o for o in others if _segs(o) and set(_segs(o)) <= set(mine)]
     # Preferably the smallest units: a shorter play-all inside this one is not one of its
     # titles (but an episode playlist that adds the intro to its episode clip is).
-    smallest = [o for o in covered
-                if not any(p is not o and set(_segs(p)) < set(_segs(o)) for p in covered)]
+    smallest = _smallest(covered)
     for units in (smallest, covered):
         if len(units) >= 2 and set().union(*(_segs(o) for o in units)) == set(mine):
             return units
@@ -118,6 +117,17 @@ def _members_by_segments(t: dict, others: list[dict]) -> list[dict] | None:
     if _stray(total, t["duration"]) or 0 <= total - t["duration"] <= STRAY_SECONDS * len(covered):
         return covered
     return None
+
+
+def _smallest(titles: list[dict]) -> list[dict]:
+    """The titles that hold no other of them whole (a play-all of some of them is left out)."""
+    return [o for o in titles
+            if not any(p is not o and set(_segs(p)) < set(_segs(o)) for p in titles)]
+
+
+def _mostly_episode_length(run: list[dict]) -> bool:
+    """Two thirds of `run` at least EPISODE_FLOOR long."""
+    return sum(o["duration"] >= EPISODE_FLOOR for o in run) * 3 >= 2 * len(run)
 
 
 def _alike(run: list[dict]) -> bool:
@@ -146,8 +156,7 @@ def _members_by_length(t: dict, others: list[dict]) -> list[dict] | None:
                 if all(any(abs(m - join) <= JOIN_TOLERANCE for m in marks) for join in joins):
                     return run
             elif (j > i and marks is None and abs(total - t["duration"]) <= ROUNDING * (j - i + 2)
-                  and sum(o["duration"] >= EPISODE_FLOOR for o in run) * 3 >= 2 * len(run)
-                  and _alike(run)):
+                  and _mostly_episode_length(run) and _alike(run)):
                 return run
             joins.append(total)
             if total > t["duration"] * 1.02 + 2:
@@ -179,9 +188,8 @@ def _versions(rest: list[dict]) -> list[dict]:
         return [longest]
     def plays(t: dict) -> set[int]:
         """The smallest listed titles `t` plays whole (not a shorter play-all of them)."""
-        inside = [o for o in rest if o is not t and _segs(o) and set(_segs(o)) <= set(_segs(t))]
-        return {o["title"] for o in inside
-                if not any(p is not o and set(_segs(p)) < set(_segs(o)) for p in inside)}
+        return {o["title"] for o in _smallest(
+            [o for o in rest if o is not t and _segs(o) and set(_segs(o)) <= set(_segs(t))])}
 
     # Two play-alls of the same episodes (one adds a recap or a bumper) share their
     # segments too, but they play the same listed titles; two cuts of a film play
@@ -267,17 +275,18 @@ def _episode_cluster(rest: list[dict], kind: str | None) -> list[dict] | None:
     return episodes
 
 
-def _played_episodes(groups: list[tuple[tuple, list[dict]]], longest: dict) -> list[dict] | None:
+def _played_episodes(play_alls: list[tuple[dict, list[dict]]],
+                     longest: dict) -> list[dict] | None:
     """The episodes a disc's play-all titles play, in the order the longest one plays them.
     Members of a shorter play-all (trailers, "play all extras") are episodes only when they
     are as long as the main play-all's."""
-    order, first = groups[0]
+    order, first = _segs(play_alls[0][0]), play_alls[0][1]
     typical = statistics.median(m["duration"] for m in first)
     # A "play all extras" beside a film is not a TV disc.
     if longest not in first and longest["duration"] >= 2 * typical:
         return None
     members = list(first)
-    for _, more in groups[1:]:
+    for _, more in play_alls[1:]:
         if statistics.median(m["duration"] for m in more) >= (1 - CLUSTER_SPREAD) * typical:
             members += [m for m in more if m not in members]
 
@@ -342,8 +351,7 @@ def assign(titles: list[dict], min_seconds: float, kind: str | None = None) -> l
             t["role"] = "extra"
             t["version_of"] = cuts[0]["title"]
     # Longest first: a play-all is longer than each of the titles it plays.
-    # (its play order, its members), longest play-all first
-    groups: list[tuple[tuple, list[dict]]] = []
+    # (the play-all, its members), longest play-all first
     play_alls: list[tuple[dict, list[dict]]] = []
     played: set[int] = set()
     for t in sorted(titles, key=lambda t: -t["duration"]):
@@ -356,10 +364,8 @@ def assign(titles: list[dict], min_seconds: float, kind: str | None = None) -> l
         # episode and its scene clips of every length) is content of its own, not a
         # play-all: the titles a play-all plays are alike, or mostly episode-length (a
         # 62-minute special and a 41-minute episode).
-        if members and (_alike(members) or
-                        sum(m["duration"] >= EPISODE_FLOOR for m in members) * 3 >= 2 * len(members)):
+        if members and (_alike(members) or _mostly_episode_length(members)):
             t["role"] = "play_all"
-            groups.append((_segs(t), members))
             play_alls.append((t, members))
             played.update(m["title"] for m in members)
     rest = [t for t in titles if t["role"] is None]
@@ -369,8 +375,8 @@ def assign(titles: list[dict], min_seconds: float, kind: str | None = None) -> l
     longest = max(rest, key=lambda t: (t["duration"], -t["title"]))
     episodes = None
     # A movie disc never has episodes; a show disc never gets a main feature from length.
-    if groups and kind != "movie":
-        episodes = _played_episodes(groups, longest)
+    if play_alls and kind != "movie":
+        episodes = _played_episodes(play_alls, longest)
     if episodes is None and kind != "movie" and not any(t["role"] == "main" for t in titles):
         found = _episode_cluster(rest, kind)
         episodes = sorted(found, key=lambda t: t["title"]) if found else None
